@@ -1,0 +1,78 @@
+package http1
+
+// Character classes of RFC 9110 §5.6 and RFC 3986, one table so that each
+// byte of a request costs one load.
+const (
+	cToken  = 1 << iota // tchar: a byte of a method, field name or coding name
+	cTarget             // allowed raw in a request-target (pchar, "/", "?", "%")
+	cHex                // HEXDIG
+	cHost               // allowed in a Host value: reg-name, IP-literal brackets, ":" port
+	cValue              // field-vchar, obs-text, SP, HTAB
+	cQdText             // qdtext of a quoted-string (without the backslash)
+)
+
+var class = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		alpha := b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+		digit := b >= '0' && b <= '9'
+		unreserved := alpha || digit || b == '-' || b == '.' || b == '_' || b == '~'
+		subDelim := b == '!' || b == '$' || b == '&' || b == '\'' || b == '(' || b == ')' ||
+			b == '*' || b == '+' || b == ',' || b == ';' || b == '='
+		var m uint8
+		if alpha || digit || b == '!' || b == '#' || b == '$' || b == '%' || b == '&' ||
+			b == '\'' || b == '*' || b == '+' || b == '-' || b == '.' || b == '^' ||
+			b == '_' || b == '`' || b == '|' || b == '~' {
+			m |= cToken
+		}
+		if unreserved || subDelim || b == ':' || b == '@' || b == '/' || b == '?' || b == '%' {
+			m |= cTarget
+		}
+		if digit || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' {
+			m |= cHex
+		}
+		if unreserved || subDelim || b == '%' || b == ':' || b == '[' || b == ']' {
+			m |= cHost
+		}
+		if b == ' ' || b == '\t' || b >= 0x21 && b != 0x7f {
+			m |= cValue
+		}
+		if b == '\t' || b == ' ' || b == 0x21 || b >= 0x23 && b <= 0x5b || b >= 0x5d && b != 0x7f {
+			m |= cQdText
+		}
+		t[c] = m
+	}
+	return t
+}()
+
+func isToken(b byte) bool { return class[b]&cToken != 0 }
+
+// lower folds an ASCII letter to lower case. Only used on token bytes, where
+// every byte whose fold collides with a letter is that letter's other case.
+func lower(b byte) byte { return b | 0x20 }
+
+// equalFold reports whether the token b equals the lower-case ASCII s.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if lower(b[i]) != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func isOWS(b byte) bool { return b == ' ' || b == '\t' }
+
+func unhex(b byte) int64 {
+	switch {
+	case b >= '0' && b <= '9':
+		return int64(b - '0')
+	case b >= 'a' && b <= 'f':
+		return int64(b-'a') + 10
+	default:
+		return int64(b-'A') + 10
+	}
+}

@@ -1,0 +1,1102 @@
+package http1
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// maxLeadingEmptyLines is how many empty lines before a request line are
+// ignored (RFC 9112 §2.2 asks servers to ignore at least one).
+const maxLeadingEmptyLines = 4
+
+// maxChunkLine bounds a chunk-size line, extensions included.
+const maxChunkLine = 4096
+
+// Parser states. A request moves down this list; any state may end in
+// stFailed, after which every call returns the same error.
+const (
+	stRequestLine = iota
+	stHeaders
+	stBody      // Content-Length body
+	stChunkSize // at a chunk-size line
+	stChunkData // inside chunk data
+	stChunkEnd  // at the CRLF after chunk data
+	stTrailers  // in the trailer section
+	stDone      // request complete; the next Parse starts a new one
+	stFailed    // request rejected
+)
+
+// span is a half-open range of offsets into the buffer. The parser keeps
+// offsets rather than slices so the caller may move the buffer between calls.
+type span struct{ off, end int }
+
+func (s span) in(b []byte) []byte { return b[s.off:s.end:s.end] }
+
+type field struct{ name, value span }
+
+// Parser parses HTTP/1.1 requests incrementally. The zero value is not ready:
+// use NewParser or Init. A Parser belongs to one connection; it is not safe for
+// concurrent use.
+type Parser struct {
+	limits Limits
+	state  uint8
+	err    *Error
+
+	pos   int // start of the next unparsed line of the head
+	start int // start of the request line (after ignored empty lines)
+
+	method, target, path, query, host, authority span
+	major, minor                                 uint8
+	fields                                       []field
+	headerStart                                  int // first byte after the request line
+	headEnd                                      int // first byte after the empty line
+
+	hosts         int
+	contentLength int64
+	clSeen        bool
+	teSeen        bool // a Transfer-Encoding field was present
+	chunked       bool // the last coding seen was chunked
+	teBad         bool // a coding after chunked, chunked twice, or a malformed coding
+	teUnknown     bool // a coding other than chunked before chunked
+	connClose     bool
+	connKeepAlive bool
+	expect100     bool
+	expectOther   bool
+	contentTypes  int
+
+	// Chunked decoding: raw bytes are read at rpos and the decoded body is
+	// written at wpos (wpos <= rpos), so the body ends up contiguous from
+	// headEnd.
+	rpos, wpos   int
+	chunkLeft    int64
+	trailerStart int
+	trailers     int
+
+	seen         int  // len(buf) at the last call, for 100-continue
+	continueSent bool // a 100 Continue was requested for this request
+
+	req Request
+}
+
+// NewParser returns a parser with the given limits (zero fields take defaults).
+func NewParser(l Limits) *Parser {
+	p := new(Parser)
+	p.Init(l)
+	return p
+}
+
+// Init prepares p for a new connection with the given limits.
+func (p *Parser) Init(l Limits) {
+	*p = Parser{limits: l.orDefault(), fields: p.fields[:0], req: Request{Headers: p.req.Headers[:0]}}
+	p.contentLength = -1
+}
+
+// Limits returns the limits in force.
+func (p *Parser) Limits() Limits { return p.limits }
+
+// Reset forgets the request in progress; the next Parse starts a new one.
+// It keeps the limits and the memory of earlier requests.
+func (p *Parser) Reset() {
+	l, f, h := p.limits, p.fields[:0], p.req.Headers[:0]
+	*p = Parser{limits: l, fields: f, req: Request{Headers: h}}
+	p.contentLength = -1
+}
+
+// Request returns the request parsed by the last successful Parse. Its views
+// are valid as the package comment says.
+func (p *Parser) Request() *Request { return &p.req }
+
+// Parse parses the request at the start of buf. On success it returns the
+// number of bytes the request occupies, head and raw body, and Request
+// describes it. It returns ErrNeedMore when buf ends before the request does,
+// and an *Error when the request must be rejected. After a success the next
+// call starts a new request; after an *Error every call returns it again.
+func (p *Parser) Parse(buf []byte) (int, error) {
+	switch p.state {
+	case stDone:
+		p.Reset()
+	case stFailed:
+		return 0, p.err
+	}
+	p.seen = len(buf)
+	var err *Error
+	if p.state == stRequestLine {
+		err = p.parseRequestLine(buf)
+	}
+	if err == nil && p.state == stHeaders {
+		err = p.parseHeaders(buf)
+	}
+	if err == nil && p.state >= stBody && p.state < stDone {
+		err = p.parseBody(buf)
+	}
+	switch {
+	case err == errNeedMore:
+		return 0, ErrNeedMore
+	case err != nil:
+		p.state, p.err = stFailed, err
+		return 0, err
+	}
+	return p.finish(buf), nil
+}
+
+// errNeedMore is ErrNeedMore in the parser's internal error type, so the
+// state functions return one concrete pointer type.
+var errNeedMore = &Error{Reason: "need more data"}
+
+// Need returns the total length the buffer must reach before the request in
+// progress can complete, when the parser knows it (inside a Content-Length
+// body), or 0. A core uses it to grow its buffer once instead of repeatedly.
+func (p *Parser) Need() int {
+	if p.state == stBody {
+		return p.headEnd + int(p.contentLength)
+	}
+	return 0
+}
+
+// InHead reports whether the request in progress has not yet completed its
+// head. It is the window the header-read timeout bounds.
+func (p *Parser) InHead() bool { return p.state <= stHeaders }
+
+// TakeContinue reports, once per request, that the client asked for
+// "100-continue", its head is complete and none of its body has arrived, so
+// the server should send "100 Continue" before reading the body.
+func (p *Parser) TakeContinue() bool {
+	if !p.expect100 || p.continueSent || p.state < stBody || p.state >= stDone || p.seen != p.headEnd {
+		return false
+	}
+	p.continueSent = true
+	return true
+}
+
+// --- request line -----------------------------------------------------------
+
+func (p *Parser) parseRequestLine(b []byte) *Error {
+	i := p.pos
+	// Ignore a few empty lines before the request line (RFC 9112 §2.2).
+	// Only CRLF pairs precede p.pos here, so i/2 counts the lines skipped.
+	for i < len(b) && (b[i] == '\r' || b[i] == '\n') {
+		if b[i] == '\n' {
+			return KindLineEnding.Err()
+		}
+		if i+1 >= len(b) {
+			return errNeedMore
+		}
+		if b[i+1] != '\n' {
+			return KindLineEnding.Err()
+		}
+		if i/2 == maxLeadingEmptyLines {
+			return KindRequestLine.Err()
+		}
+		i += 2
+	}
+	p.pos, p.start = i, i
+
+	// method SP
+	j := i
+	for j < len(b) && isToken(b[j]) {
+		j++
+	}
+	if j == len(b) {
+		// A method longer than a request line is garbage, not a long URI.
+		return p.needLine(b, KindMethod)
+	}
+	if b[j] != ' ' {
+		if b[j] == '\r' || b[j] == '\n' || b[j] == '\t' {
+			return KindRequestLine.Err()
+		}
+		return KindMethod.Err()
+	}
+	if j == i {
+		return KindRequestLine.Err()
+	}
+	p.method = span{i, j}
+
+	// request-target SP
+	k, q := j+1, -1
+	for k < len(b) {
+		c := b[k]
+		if class[c]&cTarget == 0 {
+			break
+		}
+		if c == '%' {
+			if k+2 >= len(b) {
+				return p.needLine(b, KindRequestLineTooLong)
+			}
+			if class[b[k+1]]&cHex == 0 || class[b[k+2]]&cHex == 0 {
+				return KindTarget.Err()
+			}
+			// An encoded control character in the path (%00, %0d%0a) only
+			// serves injection; in the query it may be form data.
+			if q < 0 && unhex(b[k+1]) < 2 || q < 0 && unhex(b[k+1]) == 7 && lower(b[k+2]) == 'f' {
+				return KindTarget.Err()
+			}
+			k += 3
+			continue
+		}
+		if c == '?' && q < 0 {
+			q = k
+		}
+		k++
+	}
+	if k == len(b) {
+		return p.needLine(b, KindRequestLineTooLong)
+	}
+	if b[k] != ' ' {
+		if k == j+1 || b[k] == '\r' || b[k] == '\n' {
+			return KindRequestLine.Err()
+		}
+		return KindTarget.Err()
+	}
+	if k == j+1 {
+		return KindRequestLine.Err()
+	}
+	p.target = span{j + 1, k}
+	if err := p.splitTarget(b, q); err != nil {
+		return err
+	}
+
+	// HTTP-version CRLF
+	end, err := p.parseVersion(b, k+1)
+	if err == errNeedMore {
+		return p.needLine(b, KindVersion)
+	}
+	if err != nil {
+		return err
+	}
+	if end-p.start > p.limits.MaxRequestLine {
+		return KindRequestLineTooLong.Err()
+	}
+	if p.major != 1 {
+		return KindVersionUnsupported.Err()
+	}
+	p.pos, p.headerStart = end, end
+	p.state = stHeaders
+	return nil
+}
+
+// needLine asks for more of an incomplete request line, unless it is already
+// too long to ever be accepted; then it fails with the kind that names the
+// part being read (a request line is only "too long" inside its target).
+func (p *Parser) needLine(b []byte, tooLong ErrorKind) *Error {
+	if len(b)-p.start >= p.limits.MaxRequestLine {
+		return tooLong.Err()
+	}
+	return errNeedMore
+}
+
+// parseVersion matches "HTTP/" DIGIT "." DIGIT CRLF at b[v:], failing as soon
+// as a byte cannot match, so garbage is rejected before the line completes.
+func (p *Parser) parseVersion(b []byte, v int) (int, *Error) {
+	if len(b)-v >= 10 && string(b[v:v+10]) == "HTTP/1.1\r\n" {
+		p.major, p.minor = 1, 1
+		return v + 10, nil
+	}
+	const shape = "HTTP/d.d\r\n"
+	for i := 0; i < len(shape); i++ {
+		if v+i >= len(b) {
+			return 0, errNeedMore
+		}
+		c := b[v+i]
+		switch i {
+		case 5, 7:
+			if c < '0' || c > '9' {
+				return 0, KindVersion.Err()
+			}
+		case 8:
+			if c == '\n' {
+				return 0, KindLineEnding.Err()
+			}
+			if c != '\r' {
+				return 0, KindVersion.Err()
+			}
+		case 9:
+			if c != '\n' {
+				return 0, KindLineEnding.Err()
+			}
+		default:
+			if c != shape[i] {
+				if i == 0 && c == ' ' {
+					return 0, KindRequestLine.Err()
+				}
+				return 0, KindVersion.Err()
+			}
+		}
+	}
+	p.major, p.minor = b[v+5]-'0', b[v+7]-'0'
+	if p.major == 1 && p.minor > 1 {
+		p.minor = 1
+	}
+	return v + 10, nil
+}
+
+// splitTarget classifies the request-target (RFC 9112 §3.2) and splits it
+// into path and query. q is the offset of the first '?', or -1.
+func (p *Parser) splitTarget(b []byte, q int) *Error {
+	t := p.target
+	p.query = span{t.end, t.end}
+	if q >= 0 {
+		p.query = span{q + 1, t.end}
+	}
+	pathEnd := t.end
+	if q >= 0 {
+		pathEnd = q
+	}
+	switch c := b[t.off]; {
+	case c == '/':
+		p.path = span{t.off, pathEnd}
+		return nil
+	case c == '*' && t.end == t.off+1:
+		if string(p.method.in(b)) != "OPTIONS" {
+			return KindTarget.Err()
+		}
+		p.path = t
+		return nil
+	}
+	if string(p.method.in(b)) == "CONNECT" {
+		// authority-form: host ":" port, nothing else.
+		if q >= 0 || !validHost(t.in(b), true) {
+			return KindTarget.Err()
+		}
+		p.path, p.authority = t, t
+		return nil
+	}
+	// absolute-form: "http" or "https" "://" authority path-abempty.
+	s := t.off
+	for s < pathEnd && b[s] != ':' {
+		s++
+	}
+	scheme := b[t.off:s]
+	if !equalFold(scheme, "http") && !equalFold(scheme, "https") ||
+		pathEnd-s < 3 || b[s+1] != '/' || b[s+2] != '/' {
+		return KindTarget.Err()
+	}
+	a := s + 3
+	e := a
+	for e < pathEnd && b[e] != '/' {
+		e++
+	}
+	if e == a || !validHost(b[a:e], false) {
+		return KindTarget.Err()
+	}
+	p.authority = span{a, e}
+	p.path = span{e, pathEnd}
+	return nil
+}
+
+// validHost checks uri-host [":" port] (RFC 9110 §7.2): a registered name or
+// an IP literal in brackets, then an optional port of digits. No userinfo,
+// no path. With needPort, the port must be present (authority-form).
+func validHost(h []byte, needPort bool) bool {
+	i := 0
+	if len(h) > 0 && h[0] == '[' {
+		for i < len(h) && h[i] != ']' {
+			if c := h[i]; i > 0 && class[c]&cHex == 0 && c != ':' && c != '.' {
+				return false
+			}
+			i++
+		}
+		if i == len(h) {
+			return false
+		}
+		i++
+	} else {
+		for i < len(h) && h[i] != ':' {
+			if c := h[i]; class[c]&cHost == 0 || c == '[' || c == ']' {
+				return false
+			}
+			i++
+		}
+	}
+	if i == len(h) {
+		return !needPort
+	}
+	if h[i] != ':' {
+		return false
+	}
+	for _, c := range h[i+1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return !needPort || i+1 < len(h)
+}
+
+// --- header section ---------------------------------------------------------
+
+func (p *Parser) parseHeaders(b []byte) *Error {
+	for {
+		i := p.pos
+		if i >= len(b) {
+			return p.needHeaders(b)
+		}
+		if b[i] == '\r' || b[i] == '\n' {
+			end, err := emptyLine(b, i)
+			if err != nil {
+				if err == errNeedMore {
+					return p.needHeaders(b)
+				}
+				return err
+			}
+			if end-p.headerStart > p.limits.MaxHeaderBytes {
+				return KindHeaderTooLarge.Err()
+			}
+			p.headEnd = end
+			return p.endHead(b)
+		}
+		next, f, err := parseField(b, i)
+		if err == errNeedMore {
+			return p.needHeaders(b)
+		}
+		if err != nil {
+			return err
+		}
+		if next-p.headerStart > p.limits.MaxHeaderBytes || len(p.fields) >= p.limits.MaxHeaders {
+			return KindHeaderTooLarge.Err()
+		}
+		p.fields = append(p.fields, f)
+		if err := p.digest(b, f); err != nil {
+			return err
+		}
+		p.pos = next
+	}
+}
+
+func (p *Parser) needHeaders(b []byte) *Error {
+	if len(b)-p.headerStart > p.limits.MaxHeaderBytes {
+		return KindHeaderTooLarge.Err()
+	}
+	return errNeedMore
+}
+
+// emptyLine matches CRLF at b[i]; a bare CR or LF is an error.
+func emptyLine(b []byte, i int) (int, *Error) {
+	if b[i] == '\n' {
+		return 0, KindLineEnding.Err()
+	}
+	if i+1 >= len(b) {
+		return 0, errNeedMore
+	}
+	if b[i+1] != '\n' {
+		return 0, KindLineEnding.Err()
+	}
+	return i + 2, nil
+}
+
+// parseField parses the field line at b[i] (RFC 9112 §5): a token, a colon
+// with no whitespace before it, optional whitespace, a value of visible
+// characters, spaces, tabs and obs-text, CRLF. It returns the offset after
+// the CRLF. It fails as soon as a byte cannot belong to a valid line, so a
+// bad line is rejected before it is complete.
+func parseField(b []byte, i int) (int, field, *Error) {
+	c := b[i]
+	if c == ' ' || c == '\t' {
+		// obs-fold, or whitespace between the request line and the first
+		// field (RFC 9112 §2.2): both rejected.
+		return 0, field{}, KindObsFold.Err()
+	}
+	j := i
+	for j < len(b) && isToken(b[j]) {
+		j++
+	}
+	if j == len(b) {
+		return 0, field{}, errNeedMore
+	}
+	if b[j] != ':' {
+		if j > i && isOWS(b[j]) {
+			return 0, field{}, KindSpaceBeforeColon.Err()
+		}
+		if b[j] == '\r' {
+			// A line without a colon, unless the CR is bare: wait to see.
+			if j+1 == len(b) {
+				return 0, field{}, errNeedMore
+			}
+			if b[j+1] != '\n' {
+				return 0, field{}, KindLineEnding.Err()
+			}
+		}
+		if b[j] == '\n' {
+			return 0, field{}, KindLineEnding.Err()
+		}
+		return 0, field{}, KindHeaderName.Err()
+	}
+	if j == i {
+		return 0, field{}, KindHeaderName.Err()
+	}
+	k := j + 1
+	for k < len(b) && isOWS(b[k]) {
+		k++
+	}
+	vs := k
+	k = scanValue(b, k)
+	if k == len(b) {
+		return 0, field{}, errNeedMore
+	}
+	if b[k] != '\r' {
+		if b[k] == '\n' {
+			return 0, field{}, KindLineEnding.Err()
+		}
+		return 0, field{}, KindHeaderValue.Err()
+	}
+	if k+1 == len(b) {
+		return 0, field{}, errNeedMore
+	}
+	if b[k+1] != '\n' {
+		return 0, field{}, KindLineEnding.Err()
+	}
+	ve := k
+	for ve > vs && isOWS(b[ve-1]) {
+		ve--
+	}
+	return k + 2, field{span{i, j}, span{vs, ve}}, nil
+}
+
+// scanValue returns the offset of the first byte at or after i that cannot be
+// part of a field value: a control character other than HTAB (CR among them,
+// which ends the value), or DEL. It checks eight bytes at a time, since
+// values are most of a request's bytes.
+func scanValue(b []byte, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for {
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			// A byte below 0x20, or equal to 0x7f (x^0x7f.. has a zero byte).
+			// Bytes >= 0x80 are obs-text, allowed, and excluded by &^x.
+			d := x ^ (0x7f * ones)
+			if ((x-0x20*ones)&^x|(d-ones)&^d)&highs != 0 {
+				break
+			}
+			i += 8
+		}
+		end := min(i+8, len(b))
+		for ; i < end; i++ {
+			if c := b[i]; c < 0x20 && c != '\t' || c == 0x7f {
+				return i
+			}
+		}
+		if i == len(b) {
+			return i
+		}
+	}
+}
+
+// digest records what the server must know from the fields that frame the
+// message or the connection. Names are compared without case.
+func (p *Parser) digest(b []byte, f field) *Error {
+	name, value := f.name.in(b), f.value.in(b)
+	switch len(name) {
+	case 4:
+		if equalFold(name, "host") {
+			p.hosts++
+			p.host = f.value
+			// An http(s) URI always has a host, so an empty Host names
+			// nothing this server could be (RFC 9112 §3.2).
+			if len(value) == 0 || !validHost(value, false) {
+				return KindHost.Err()
+			}
+		}
+	case 6:
+		if equalFold(name, "expect") && len(value) > 0 {
+			if equalFold(value, "100-continue") {
+				p.expect100 = true
+			} else {
+				p.expectOther = true
+			}
+		}
+	case 10:
+		if equalFold(name, "connection") {
+			p.connectionTokens(value)
+		}
+	case 12:
+		// Content-Type is a singleton field; two differing types make the
+		// body's meaning ambiguous (RFC 9110 §5.3).
+		if equalFold(name, "content-type") {
+			if p.contentTypes++; p.contentTypes > 1 {
+				return KindHeaderValue.Err()
+			}
+		}
+	case 14:
+		if equalFold(name, "content-length") {
+			n, ok := parseContentLength(value)
+			if !ok {
+				return KindContentLength.Err()
+			}
+			if p.clSeen && n != p.contentLength {
+				return KindContentLengthConflict.Err()
+			}
+			p.clSeen, p.contentLength = true, n
+		}
+	case 17:
+		if equalFold(name, "transfer-encoding") {
+			p.transferCodings(value)
+		}
+	}
+	return nil
+}
+
+// parseContentLength accepts 1*DIGIT only (RFC 9110 §8.6): no sign, no
+// whitespace inside, no list, and nothing that overflows int64. It also
+// refuses leading zeros ("005", "0200"): valid digits, but some parsers read
+// them as octal, and a length two parsers disagree on is a smuggling vector.
+func parseContentLength(v []byte) (int64, bool) {
+	if len(v) == 0 || len(v) > 1 && v[0] == '0' {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int64(c - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// transferCodings walks a Transfer-Encoding list (RFC 9112 §6.1). chunked
+// must be the final coding and appear once; any other coding we cannot
+// decode. Several fields form one list, in order.
+func (p *Parser) transferCodings(v []byte) {
+	p.teSeen = true
+	for len(v) > 0 {
+		var elem []byte
+		if c := indexByte(v, ','); c >= 0 {
+			elem, v = v[:c], v[c+1:]
+		} else {
+			elem, v = v, nil
+		}
+		elem = trimOWS(elem)
+		if len(elem) == 0 {
+			continue // empty list elements are allowed (RFC 9110 §5.6.1)
+		}
+		if p.chunked {
+			p.teBad = true // something after chunked
+		}
+		name := elem
+		if s := indexByte(elem, ';'); s >= 0 {
+			name = trimOWS(elem[:s])
+		}
+		if !allToken(name) {
+			p.teBad = true
+			continue
+		}
+		if equalFold(name, "chunked") {
+			if len(name) != len(elem) {
+				p.teBad = true // chunked takes no parameters
+			}
+			p.chunked = true
+			continue
+		}
+		p.teUnknown = true
+	}
+}
+
+func (p *Parser) connectionTokens(v []byte) {
+	for len(v) > 0 {
+		var t []byte
+		if c := indexByte(v, ','); c >= 0 {
+			t, v = trimOWS(v[:c]), v[c+1:]
+		} else {
+			t, v = trimOWS(v), nil
+		}
+		switch {
+		case equalFold(t, "close"):
+			p.connClose = true
+		case equalFold(t, "keep-alive"):
+			p.connKeepAlive = true
+		}
+	}
+}
+
+// endHead applies the rules that need the whole head (RFC 9112 §3.2, §6).
+func (p *Parser) endHead(b []byte) *Error {
+	http11 := p.minor >= 1
+	if p.hosts > 1 || http11 && p.hosts == 0 {
+		return KindHost.Err()
+	}
+	if p.teSeen {
+		switch {
+		case !http11:
+			// RFC 9112 §6.1: treat the framing of an HTTP/1.0 message with
+			// Transfer-Encoding as faulty.
+			return KindTransferEncoding.Err()
+		case p.clSeen:
+			return KindContentLengthAndTE.Err()
+		case p.teBad || !p.chunked:
+			return KindTransferEncoding.Err()
+		case p.teUnknown:
+			return KindTransferCodingUnknown.Err()
+		}
+	}
+	if !http11 {
+		p.expect100, p.expectOther = false, false // RFC 9110 §10.1.1
+	}
+	if p.expectOther {
+		return KindExpectation.Err()
+	}
+	if p.clSeen && p.contentLength > p.limits.MaxBody {
+		return KindBodyTooLarge.Err()
+	}
+	switch {
+	case p.chunked:
+		p.state, p.rpos, p.wpos = stChunkSize, p.headEnd, p.headEnd
+	case p.contentLength > 0:
+		p.state = stBody
+	default:
+		p.state = stDone
+	}
+	return nil
+}
+
+// --- body -------------------------------------------------------------------
+
+func (p *Parser) parseBody(b []byte) *Error {
+	if p.state == stBody {
+		if len(b) < p.headEnd+int(p.contentLength) {
+			return errNeedMore
+		}
+		p.state = stDone
+		return nil
+	}
+	for {
+		switch p.state {
+		case stChunkSize:
+			if err := p.chunkSize(b); err != nil {
+				return err
+			}
+		case stChunkData:
+			m := int64(len(b) - p.rpos)
+			if m == 0 {
+				return errNeedMore
+			}
+			m = min(m, p.chunkLeft)
+			if p.wpos != p.rpos {
+				copy(b[p.wpos:], b[p.rpos:p.rpos+int(m)])
+			}
+			p.wpos += int(m)
+			p.rpos += int(m)
+			p.chunkLeft -= m
+			if p.chunkLeft > 0 {
+				return errNeedMore
+			}
+			p.state = stChunkEnd
+		case stChunkEnd:
+			if p.rpos >= len(b) {
+				return errNeedMore
+			}
+			if b[p.rpos] != '\r' {
+				return KindChunk.Err()
+			}
+			if p.rpos+1 >= len(b) {
+				return errNeedMore
+			}
+			if b[p.rpos+1] != '\n' {
+				return KindChunk.Err()
+			}
+			p.rpos += 2
+			p.state = stChunkSize
+		case stTrailers:
+			return p.parseTrailers(b)
+		default:
+			return nil
+		}
+	}
+}
+
+// chunkSize parses chunk-size [chunk-ext] CRLF at rpos (RFC 9112 §7.1).
+func (p *Parser) chunkSize(b []byte) *Error {
+	i := p.rpos
+	// Framing costs at most as much again as the data: a body of one-byte
+	// chunks is not a way around MaxBody for the buffer holding it.
+	if int64(i-p.headEnd) > 2*p.limits.MaxBody+maxChunkLine {
+		return KindBodyTooLarge.Err()
+	}
+	j := i
+	var size int64
+	for j < len(b) && class[b[j]]&cHex != 0 {
+		if size > math.MaxInt64>>4 {
+			return KindChunk.Err()
+		}
+		size = size<<4 | unhex(b[j])
+		j++
+	}
+	if j == len(b) {
+		return p.needChunkLine(b, i)
+	}
+	if j == i {
+		return KindChunk.Err()
+	}
+	j, err := chunkExt(b, j)
+	if err == errNeedMore {
+		return p.needChunkLine(b, i)
+	}
+	if err != nil {
+		return err
+	}
+	if j-i > maxChunkLine {
+		return KindChunk.Err()
+	}
+	p.rpos = j
+	if size == 0 {
+		p.state, p.trailerStart = stTrailers, j
+		return nil
+	}
+	if int64(p.wpos-p.headEnd) > p.limits.MaxBody-size {
+		return KindBodyTooLarge.Err()
+	}
+	p.chunkLeft, p.state = size, stChunkData
+	return nil
+}
+
+func (p *Parser) needChunkLine(b []byte, lineStart int) *Error {
+	if len(b)-lineStart > maxChunkLine {
+		return KindChunk.Err()
+	}
+	return errNeedMore
+}
+
+// chunkExt matches *( BWS ";" BWS name [ BWS "=" BWS value ] ) CRLF at b[i],
+// where value is a token or a quoted-string. Whitespace is only allowed where
+// an extension follows it. It returns the offset after the CRLF.
+func chunkExt(b []byte, i int) (int, *Error) {
+	for {
+		j := skipOWS(b, i)
+		if j == len(b) {
+			return 0, errNeedMore
+		}
+		if b[j] != ';' {
+			if j != i {
+				return 0, KindChunk.Err()
+			}
+			break
+		}
+		j = skipOWS(b, j+1)
+		n := j
+		for j < len(b) && isToken(b[j]) {
+			j++
+		}
+		if j == len(b) {
+			return 0, errNeedMore
+		}
+		if j == n {
+			return 0, KindChunk.Err()
+		}
+		k := skipOWS(b, j)
+		if k == len(b) {
+			return 0, errNeedMore
+		}
+		if b[k] == '=' {
+			var err *Error
+			if j, err = chunkExtValue(b, skipOWS(b, k+1)); err != nil {
+				return 0, err
+			}
+		}
+		i = j
+	}
+	if b[i] != '\r' {
+		if b[i] == '\n' {
+			return 0, KindLineEnding.Err()
+		}
+		return 0, KindChunk.Err()
+	}
+	if i+1 == len(b) {
+		return 0, errNeedMore
+	}
+	if b[i+1] != '\n' {
+		return 0, KindLineEnding.Err()
+	}
+	return i + 2, nil
+}
+
+// chunkExtValue matches a token or a quoted-string at b[i].
+func chunkExtValue(b []byte, i int) (int, *Error) {
+	if i == len(b) {
+		return 0, errNeedMore
+	}
+	if b[i] != '"' {
+		j := i
+		for j < len(b) && isToken(b[j]) {
+			j++
+		}
+		if j == len(b) {
+			return 0, errNeedMore
+		}
+		if j == i {
+			return 0, KindChunk.Err()
+		}
+		return j, nil
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, nil
+		case c == '\\':
+			j++
+			if j == len(b) {
+				return 0, errNeedMore
+			}
+			if c := b[j]; c < 0x20 && c != '\t' || c == 0x7f {
+				return 0, KindChunk.Err()
+			}
+		case class[c]&cQdText == 0:
+			return 0, KindChunk.Err()
+		}
+	}
+	return 0, errNeedMore
+}
+
+// parseTrailers validates the trailer section and discards it: iolab's
+// handlers do not read trailers, and a trailer must never change framing.
+func (p *Parser) parseTrailers(b []byte) *Error {
+	for {
+		i := p.rpos
+		if i >= len(b) {
+			return p.needTrailers(b)
+		}
+		if b[i] == '\r' || b[i] == '\n' {
+			end, err := emptyLine(b, i)
+			if err == errNeedMore {
+				return p.needTrailers(b)
+			}
+			if err != nil {
+				return err
+			}
+			p.rpos = end
+			p.state = stDone
+			return nil
+		}
+		next, f, err := parseField(b, i)
+		if err == errNeedMore {
+			return p.needTrailers(b)
+		}
+		if err != nil {
+			return err
+		}
+		if prohibitedTrailer(f.name.in(b)) {
+			return KindTrailer.Err()
+		}
+		p.trailers++
+		if next-p.trailerStart > p.limits.MaxHeaderBytes || p.trailers > p.limits.MaxHeaders {
+			return KindHeaderTooLarge.Err()
+		}
+		p.rpos = next
+	}
+}
+
+// prohibitedTrailer reports fields that must be known before the content
+// (RFC 9110 §6.5.1): framing, routing, authentication and content format. A
+// request that sends one as a trailer is trying to change what was already
+// decided.
+func prohibitedTrailer(name []byte) bool {
+	switch len(name) {
+	case 4:
+		return equalFold(name, "host")
+	case 12:
+		return equalFold(name, "content-type")
+	case 13:
+		return equalFold(name, "authorization") || equalFold(name, "content-range")
+	case 14:
+		return equalFold(name, "content-length")
+	case 16:
+		return equalFold(name, "content-encoding")
+	case 17:
+		return equalFold(name, "transfer-encoding")
+	}
+	return false
+}
+
+func (p *Parser) needTrailers(b []byte) *Error {
+	if len(b)-p.trailerStart > p.limits.MaxHeaderBytes {
+		return KindHeaderTooLarge.Err()
+	}
+	return errNeedMore
+}
+
+// finish turns the offsets of a complete request into views of b and returns
+// the request's length.
+func (p *Parser) finish(b []byte) int {
+	r := &p.req
+	r.Method = p.method.in(b)
+	r.Target = p.target.in(b)
+	r.Path = p.path.in(b)
+	if len(r.Path) == 0 {
+		r.Path = slash // absolute-form without a path means "/"
+	}
+	r.Query = p.query.in(b)
+	r.Major, r.Minor = p.major, p.minor
+	r.Headers = r.Headers[:0]
+	for _, f := range p.fields {
+		r.Headers = append(r.Headers, Header{f.name.in(b), f.value.in(b)})
+	}
+	r.Host = nil
+	if p.hosts > 0 {
+		r.Host = p.host.in(b)
+	}
+	if p.authority.end > 0 {
+		r.Host = p.authority.in(b)
+	}
+	r.ContentLength = p.contentLength
+	r.Chunked = p.chunked
+	r.KeepAlive = !p.connClose && (p.minor >= 1 || p.connKeepAlive)
+	r.ExpectContinue = p.expect100
+	n := p.headEnd
+	switch {
+	case p.chunked:
+		r.Body = b[p.headEnd:p.wpos:p.wpos]
+		n = p.rpos
+	case p.contentLength > 0:
+		n = p.headEnd + int(p.contentLength)
+		r.Body = b[p.headEnd:n:n]
+	default:
+		r.Body = b[p.headEnd:p.headEnd:p.headEnd]
+	}
+	p.state = stDone
+	return n
+}
+
+// --- small helpers ----------------------------------------------------------
+
+var slash = []byte("/")
+
+func skipOWS(b []byte, i int) int {
+	for i < len(b) && isOWS(b[i]) {
+		i++
+	}
+	return i
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && isOWS(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isOWS(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func allToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !isToken(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
