@@ -1,0 +1,8 @@
+// Package all registers every server core. Import it for its side effect
+// where the whole registry is wanted: the CLI, the conformance suite, the
+// experiment runner.
+package all
+
+import (
+	_ "iolab/models/netstd"
+)

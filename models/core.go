@@ -1,0 +1,174 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"iolab/models/app"
+	"iolab/models/http1"
+)
+
+// Core is a running server core. See the package comment for what every core
+// must do.
+type Core interface {
+	// Addr is the address the core listens on (the port chosen by the
+	// kernel when the configured one was 0).
+	Addr() net.Addr
+	// Stats sums the core's counters now. Safe to call at any time.
+	Stats() Stats
+	// Stop stops accepting, lets in-flight responses finish and closes
+	// every connection. If ctx ends first it closes what is left and
+	// returns ctx's error.
+	Stop(ctx context.Context) error
+	// Done is closed once the core has stopped, by Stop or by a fatal error
+	// (then Err says which).
+	Done() <-chan struct{}
+	// Err is the fatal error that stopped the core, or nil.
+	Err() error
+}
+
+// Model is a registered kind of core.
+type Model struct {
+	Name string
+	Doc  string
+	// Knobs are the model's own tunables; every model also takes
+	// CommonKnobs.
+	Knobs []Knob
+	// Variants are knob settings the conformance suite runs, each named,
+	// so that every way the model can work is tested (both accept modes,
+	// both triggers, ...). None means the defaults only.
+	Variants []Variant
+	// Available reports why the model cannot run on this machine (io_uring
+	// disabled, say), or nil.
+	Available func() error
+	// Start listens on addr and serves until stopped.
+	Start func(addr string, cfg Config) (Core, error)
+}
+
+// Variant is a named set of knob settings.
+type Variant struct {
+	Name  string
+	Knobs []string
+}
+
+// AllKnobs returns the model's knobs after the common ones.
+func (m Model) AllKnobs() []Knob {
+	return append(append([]Knob(nil), CommonKnobs...), m.Knobs...)
+}
+
+// Config is what a core is started with. Build it with NewConfig.
+type Config struct {
+	// App answers requests; AppName names it in logs and records.
+	App     app.Handler
+	AppName string
+	// Knobs holds every knob of the model, common ones included.
+	Knobs Values
+	// The common knobs, read out.
+	Limits        http1.Limits
+	IdleTimeout   time.Duration
+	HeaderTimeout time.Duration
+	MaxConns      int // 0: no limit
+}
+
+// CommonKnobs are the knobs every model takes: timeouts and request limits,
+// enforced the same way by every core.
+var CommonKnobs = []Knob{
+	{Name: "idle_timeout", Kind: KnobDuration, Default: "60s", Min: int64(time.Millisecond),
+		Doc: "close a keep-alive connection idle this long"},
+	{Name: "header_timeout", Kind: KnobDuration, Default: "10s", Min: int64(time.Millisecond),
+		Doc: "close a connection whose request head is incomplete this long after its first byte"},
+	{Name: "max_conns", Kind: KnobInt, Default: "0", Min: 0, Max: 10_000_000,
+		Doc: "most connections open at once (0: no limit); beyond it new ones are closed at accept"},
+	{Name: "max_request_line", Kind: KnobSize, Default: "8KiB", Min: 64, Max: 1 << 20,
+		Doc: "longest request line (else 414)"},
+	{Name: "max_header_bytes", Kind: KnobSize, Default: "16KiB", Min: 64, Max: 1 << 20,
+		Doc: "largest header section (else 431)"},
+	{Name: "max_headers", Kind: KnobInt, Default: "100", Min: 1, Max: 10_000,
+		Doc: "most header fields (else 431)"},
+	{Name: "max_body", Kind: KnobSize, Default: "8MiB", Min: 1, Max: 1 << 30,
+		Doc: "largest request body (else 413)"},
+}
+
+// NewConfig validates knob settings ("name=value") for model m and builds
+// the Config to start it with.
+func NewConfig(m Model, a app.App, settings []string) (Config, error) {
+	vs, err := ParseKnobs(m.AllKnobs(), settings)
+	if err != nil {
+		return Config{}, fmt.Errorf("model %s: %w", m.Name, err)
+	}
+	return Config{
+		App:     a.Handler,
+		AppName: a.Name,
+		Knobs:   vs,
+		Limits: http1.Limits{
+			MaxRequestLine: vs.Int("max_request_line"),
+			MaxHeaderBytes: vs.Int("max_header_bytes"),
+			MaxHeaders:     vs.Int("max_headers"),
+			MaxBody:        int64(vs.Int("max_body")),
+		},
+		IdleTimeout:   vs.Duration("idle_timeout"),
+		HeaderTimeout: vs.Duration("header_timeout"),
+		MaxConns:      vs.Int("max_conns"),
+	}, nil
+}
+
+var registry = map[string]Model{}
+
+// Register adds a model. It panics on a duplicate name or a knob default
+// its own declaration rejects: both are programming errors any test catches.
+func Register(m Model) {
+	if _, dup := registry[m.Name]; dup {
+		panic("models: duplicate model " + m.Name)
+	}
+	if _, err := ParseKnobs(m.AllKnobs(), nil); err != nil {
+		panic("models: " + m.Name + ": " + err.Error())
+	}
+	for _, v := range m.Variants {
+		if _, err := ParseKnobs(m.AllKnobs(), v.Knobs); err != nil {
+			panic("models: " + m.Name + " variant " + v.Name + ": " + err.Error())
+		}
+	}
+	registry[m.Name] = m
+}
+
+// Names lists the registered models, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Lookup returns the model called name, or an error listing the known ones.
+func Lookup(name string) (Model, error) {
+	m, ok := registry[name]
+	if !ok {
+		return Model{}, fmt.Errorf("unknown model %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	return m, nil
+}
+
+// Start looks up a model, validates the knob settings and starts a core
+// serving a on addr: what `iolab serve` and the tests do.
+func Start(model string, a app.App, addr string, settings []string) (Core, error) {
+	m, err := Lookup(model)
+	if err != nil {
+		return nil, err
+	}
+	if m.Available != nil {
+		if err := m.Available(); err != nil {
+			return nil, fmt.Errorf("model %s is unavailable here: %w", m.Name, err)
+		}
+	}
+	cfg, err := NewConfig(m, a, settings)
+	if err != nil {
+		return nil, err
+	}
+	return m.Start(addr, cfg)
+}
