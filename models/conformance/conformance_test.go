@@ -1,0 +1,595 @@
+package conformance
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"iolab/models"
+	_ "iolab/models/all"
+	"iolab/models/app"
+	"iolab/models/http1"
+)
+
+// Timeouts the suite runs with, short so the timeout cases are quick.
+const (
+	idleTimeout   = 1500 * time.Millisecond
+	headerTimeout = 700 * time.Millisecond
+	slowHandler   = 300 * time.Millisecond
+)
+
+// suiteApp is the echo application, plus /slow, whose handler takes a while:
+// a request in flight for the graceful-stop case. (On an event-loop core it
+// blocks the loop, which is exactly the case to test.)
+var suiteApp = func() app.App {
+	echo, err := app.Lookup("echo")
+	if err != nil {
+		panic(err)
+	}
+	return app.App{Name: "conformance", Handler: app.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
+		if string(r.Path) == "/slow" {
+			time.Sleep(slowHandler)
+		}
+		echo.Handler.Serve(w, r)
+	})}
+}()
+
+// eachCore runs f for every registered model and each of its variants, in
+// parallel, each with its own server.
+func eachCore(t *testing.T, knobs []string, f func(t *testing.T, start func() models.Core)) {
+	for _, name := range models.Names() {
+		m, err := models.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		variants := m.Variants
+		if len(variants) == 0 {
+			variants = []models.Variant{{Name: "default"}}
+		}
+		for _, v := range variants {
+			t.Run(name+"/"+v.Name, func(t *testing.T) {
+				if m.Available != nil {
+					if err := m.Available(); err != nil {
+						t.Skipf("%s unavailable here: %v", name, err)
+					}
+				}
+				t.Parallel()
+				settings := append([]string{
+					"idle_timeout=" + idleTimeout.String(),
+					"header_timeout=" + headerTimeout.String(),
+				}, v.Knobs...)
+				settings = append(settings, knobs...)
+				f(t, func() models.Core {
+					core, err := models.Start(name, suiteApp, "127.0.0.1:0", settings)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() {
+						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+						defer cancel()
+						core.Stop(ctx)
+					})
+					return core
+				})
+			})
+		}
+	}
+}
+
+// client is one raw TCP connection with an independent response parser
+// (net/http's) on top.
+type client struct {
+	t  *testing.T
+	c  *net.TCPConn
+	br *bufio.Reader
+}
+
+func dial(t *testing.T, addr net.Addr) *client {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr.String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return &client{t: t, c: c.(*net.TCPConn), br: bufio.NewReader(c)}
+}
+
+func (c *client) send(s string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.c, s); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+// sendSlowly writes s in pieces of n bytes, pausing between them so that each
+// piece reaches the server in its own read.
+func (c *client) sendSlowly(s string, n int) {
+	c.t.Helper()
+	for len(s) > 0 {
+		k := min(n, len(s))
+		c.send(s[:k])
+		s = s[k:]
+		time.Sleep(time.Millisecond)
+	}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+	close  bool
+}
+
+// read reads one response to a request with the given method.
+func (c *client) read(method string) response {
+	c.t.Helper()
+	res, err := http.ReadResponse(c.br, &http.Request{Method: method})
+	if err != nil {
+		c.t.Fatalf("reading the response: %v", err)
+	}
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.t.Fatalf("reading the body: %v", err)
+	}
+	return response{res.StatusCode, res.Header, string(body), res.Close}
+}
+
+// closed asserts that the server closes the connection without sending
+// anything more.
+func (c *client) closed() {
+	c.t.Helper()
+	c.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	b, err := c.br.ReadByte()
+	switch {
+	case err == nil:
+		rest, _ := c.br.Peek(c.br.Buffered())
+		c.t.Fatalf("server sent more instead of closing: %q", append([]byte{b}, rest...))
+	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+	default:
+		c.t.Fatalf("server did not close: %v", err)
+	}
+}
+
+// alive asserts that the connection still serves requests, and nothing
+// stray is waiting to be read.
+func (c *client) alive() {
+	c.t.Helper()
+	if n := c.br.Buffered(); n > 0 {
+		b, _ := c.br.Peek(n)
+		c.t.Fatalf("stray bytes after the responses: %q", b)
+	}
+	c.send("POST /alive HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nalive")
+	if r := c.read("POST"); r.status != 200 || r.body != "alive" {
+		c.t.Fatalf("follow-up request: %d %q", r.status, r.body)
+	}
+}
+
+func post(path, body string) string {
+	return fmt.Sprintf("POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
+}
+
+func chunked(path string, chunks ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", path)
+	for _, c := range chunks {
+		fmt.Fprintf(&b, "%x\r\n%s\r\n", len(c), c)
+	}
+	b.WriteString("0\r\n\r\n")
+	return b.String()
+}
+
+// exchange is a case that sends bytes and expects responses.
+type exchange struct {
+	name   string
+	send   string
+	pieces int      // >0: send in pieces of this many bytes
+	method string   // of the requests (for HEAD framing); POST by default
+	want   []int    // statuses, in order
+	bodies []string // when set, the expected bodies
+	close  bool     // the server must close after the last response
+}
+
+func pipeline(n int) exchange {
+	var in strings.Builder
+	var bodies []string
+	var want []int
+	for i := range n {
+		body := fmt.Sprintf("request %d of %d", i+1, n)
+		in.WriteString(post(fmt.Sprintf("/p/%d", i), body))
+		bodies, want = append(bodies, body), append(want, 200)
+	}
+	return exchange{name: fmt.Sprintf("pipeline of %d", n), send: in.String(), want: want, bodies: bodies}
+}
+
+var exchanges = []exchange{
+	{name: "get", send: "GET / HTTP/1.1\r\nHost: t\r\n\r\n", method: "GET", want: []int{200}, bodies: []string{""}},
+	{name: "content-length body", send: post("/", "hello world"), want: []int{200}, bodies: []string{"hello world"}},
+	{name: "empty body", send: post("/", ""), want: []int{200}, bodies: []string{""}},
+	{name: "no length", send: "POST / HTTP/1.1\r\nHost: t\r\n\r\n", want: []int{200}, bodies: []string{""}},
+	{name: "chunked body", send: chunked("/", "hello", " ", "world"), want: []int{200}, bodies: []string{"hello world"}},
+	{name: "chunked extensions and trailers", send: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"5;a=b;c=\"d e\"\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Sum: 1\r\n\r\n", want: []int{200}, bodies: []string{"hello0123456789"}},
+	{name: "request split byte by byte", send: post("/split", "byte by byte"), pieces: 1, want: []int{200}, bodies: []string{"byte by byte"}},
+	{name: "chunked split byte by byte", send: chunked("/split", "ab", "cd"), pieces: 1, want: []int{200}, bodies: []string{"abcd"}},
+	{name: "split between CR and LF", send: post("/cr", "x"), pieces: 15, want: []int{200}, bodies: []string{"x"}},
+	pipeline(2),
+	pipeline(16),
+	pipeline(100),
+	{name: "pipeline of mixed framings", send: post("/a", "one") + chunked("/b", "tw", "o") + "GET /c HTTP/1.1\r\nHost: t\r\n\r\n" + post("/d", "four"),
+		want: []int{200, 200, 200, 200}, bodies: []string{"one", "two", "", "four"}},
+	{name: "head has no body", send: "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n", method: "HEAD", want: []int{200}, bodies: []string{""}},
+	{name: "connection close", send: "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", method: "GET", want: []int{200}, close: true},
+	{name: "requests after connection close are not answered", send: "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n",
+		method: "GET", want: []int{200}, close: true},
+	{name: "http/1.0 closes", send: "GET / HTTP/1.0\r\n\r\n", method: "GET", want: []int{200}, close: true},
+	{name: "http/1.0 keep-alive", send: "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", method: "GET", want: []int{200}},
+	{name: "absolute-form", send: "GET http://t/x HTTP/1.1\r\nHost: t\r\n\r\n", method: "GET", want: []int{200}},
+	{name: "options asterisk", send: "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", method: "OPTIONS", want: []int{200}},
+	{name: "connect", send: "CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n", method: "GET", want: []int{501}, close: true},
+	{name: "leading empty line", send: "\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n", method: "GET", want: []int{200}},
+	{name: "nothing after a rejected request is answered", send: "GET / HTTP/1.1\r\nHost: t\r\nX : y\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n",
+		method: "GET", want: []int{400}, close: true},
+	{name: "valid then rejected then valid", send: post("/", "ok") + "GET / HTTP/1.1\r\n\r\n" + post("/", "never"),
+		want: []int{200, 400}, bodies: []string{"ok", "missing, repeated or invalid Host\n"}, close: true},
+	// Limits (defaults: 8 KiB request line, 16 KiB and 100 header fields, 8 MiB body).
+	{name: "long target accepted", send: "GET /" + strings.Repeat("a", 7900) + " HTTP/1.1\r\nHost: t\r\n\r\n", method: "GET", want: []int{200}},
+	{name: "request line too long", send: "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: t\r\n\r\n", method: "GET", want: []int{414}, close: true},
+	{name: "method too long", send: strings.Repeat("A", 100_000) + " / HTTP/1.1\r\nHost: t\r\n\r\n", method: "GET", want: []int{400}, close: true},
+	{name: "header section too large", send: "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + strings.Repeat("b", 100_000) + "\r\n\r\n", method: "GET", want: []int{431}, close: true},
+	{name: "too many header fields", send: "GET / HTTP/1.1\r\nHost: t\r\n" + strings.Repeat("X-H: v\r\n", 101) + "\r\n", method: "GET", want: []int{431}, close: true},
+	{name: "body too large", send: "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 9999999\r\n\r\n", want: []int{413}, close: true},
+	{name: "chunked body too large", send: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n800000\r\n" + strings.Repeat("z", 8<<20) + "\r\n1\r\nz\r\n0\r\n\r\n",
+		want: []int{413}, close: true},
+	{name: "expect unknown", send: "GET / HTTP/1.1\r\nHost: t\r\nExpect: 200-ok\r\n\r\n", method: "GET", want: []int{417}, close: true},
+}
+
+// rejected lists one request per class the parser rejects; each must get
+// its status and then a close.
+var rejected = []struct {
+	name   string
+	send   string
+	status int
+}{
+	{"bare LF", "GET / HTTP/1.1\nHost: t\r\n\r\n", 400},
+	{"bare CR", "GET / HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n", 400},
+	{"obs-fold", "GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400},
+	{"space before colon", "GET / HTTP/1.1\r\nHost: t\r\nX : a\r\n\r\n", 400},
+	{"NUL in value", "GET / HTTP/1.1\r\nHost: t\r\nX: a\x00b\r\n\r\n", 400},
+	{"control in name", "GET / HTTP/1.1\r\nHost: t\r\nX\x01: a\r\n\r\n", 400},
+	{"missing host", "GET / HTTP/1.1\r\n\r\n", 400},
+	{"duplicate host", "GET / HTTP/1.1\r\nHost: t\r\nHost: t\r\n\r\n", 400},
+	{"bad method", "GE(T / HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+	{"bad target", "GET /a#b HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+	{"bad version", "GET / HTTP/1.x\r\nHost: t\r\n\r\n", 400},
+	{"unsupported version", "GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505},
+	{"cl.te", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+	{"te.cl", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 30\r\n\r\n0\r\n\r\n", 400},
+	{"te.te", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n", 400},
+	{"unknown coding", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+	{"differing lengths", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400},
+	{"signed length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: +5\r\n\r\nhello", 400},
+	{"overflowing length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999\r\n\r\n", 400},
+	{"bad chunk size", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400},
+	{"chunk without CRLF", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello!!\r\n0\r\n\r\n", 400},
+	{"huge chunk size", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF\r\n", 400},
+	{"te in http/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+	{"smuggled get", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 32\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /x HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+	{"binary garbage", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 400},
+}
+
+func TestExchanges(t *testing.T) {
+	eachCore(t, nil, func(t *testing.T, start func() models.Core) {
+		core := start()
+		for _, x := range exchanges {
+			t.Run(x.name, func(t *testing.T) {
+				c := dial(t, core.Addr())
+				if x.pieces > 0 {
+					c.sendSlowly(x.send, x.pieces)
+				} else {
+					go c.send(x.send) // big sends must not wait for our reads
+				}
+				method := x.method
+				if method == "" {
+					method = "POST"
+				}
+				for i, status := range x.want {
+					r := c.read(method)
+					if r.status != status {
+						t.Fatalf("response %d: status %d, want %d (body %q)", i, r.status, status, r.body)
+					}
+					if x.bodies != nil && r.body != x.bodies[i] {
+						t.Fatalf("response %d: body %q, want %q", i, r.body, x.bodies[i])
+					}
+					if r.header.Get("Date") == "" || r.header.Get("Server") == "" {
+						t.Fatalf("response %d: no Date or Server: %v", i, r.header)
+					}
+					if last := i == len(x.want)-1; last && x.close != r.close {
+						t.Fatalf("response %d: Connection: close is %v, want %v", i, r.close, x.close)
+					}
+				}
+				if x.close {
+					c.closed()
+				} else {
+					c.alive()
+				}
+			})
+		}
+		for _, r := range rejected {
+			t.Run("reject/"+r.name, func(t *testing.T) {
+				c := dial(t, core.Addr())
+				c.send(r.send)
+				res := c.read("GET")
+				if res.status != r.status || !res.close {
+					t.Fatalf("status %d close %v, want %d and close", res.status, res.close, r.status)
+				}
+				c.closed()
+			})
+		}
+	})
+}
+
+func TestContinue(t *testing.T) {
+	eachCore(t, nil, func(t *testing.T, start func() models.Core) {
+		core := start()
+		c := dial(t, core.Addr())
+		c.send("POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+		if r := c.read("POST"); r.status != 100 {
+			t.Fatalf("interim status %d, want 100", r.status)
+		}
+		c.send("hello")
+		if r := c.read("POST"); r.status != 200 || r.body != "hello" {
+			t.Fatalf("final %d %q", r.status, r.body)
+		}
+		// HTTP/1.0 gets no 1xx (RFC 9110 §15.2).
+		c2 := dial(t, core.Addr())
+		c2.send("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello")
+		if r := c2.read("POST"); r.status != 200 || r.body != "hello" {
+			t.Fatalf("http/1.0: %d %q", r.status, r.body)
+		}
+	})
+}
+
+// TestConfiguredLimits starts each core with small limits: the knobs reach
+// the parser.
+func TestConfiguredLimits(t *testing.T) {
+	eachCore(t, []string{"max_body=16", "max_headers=2", "max_request_line=64"}, func(t *testing.T, start func() models.Core) {
+		core := start()
+		for _, x := range []struct {
+			send   string
+			status int
+		}{
+			{post("/", strings.Repeat("b", 16)), 200},
+			{post("/", strings.Repeat("b", 17)), 413},
+			{"GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\n\r\n", 200},
+			{"GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\n\r\n", 431},
+			{"GET /" + strings.Repeat("a", 64) + " HTTP/1.1\r\nHost: t\r\n\r\n", 414},
+		} {
+			c := dial(t, core.Addr())
+			c.send(x.send)
+			if r := c.read("POST"); r.status != x.status {
+				t.Fatalf("%.40q: status %d, want %d", x.send, r.status, x.status)
+			}
+		}
+	})
+}
+
+// TestMaxConns: beyond max_conns a new connection is closed at once, and
+// accepted again when one closes.
+func TestMaxConns(t *testing.T) {
+	eachCore(t, []string{"max_conns=2"}, func(t *testing.T, start func() models.Core) {
+		core := start()
+		a, b := dial(t, core.Addr()), dial(t, core.Addr())
+		a.send(post("/", "a"))
+		b.send(post("/", "b"))
+		a.read("POST")
+		b.read("POST")
+		c := dial(t, core.Addr())
+		c.closed()
+		a.c.Close()
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			d := dial(t, core.Addr())
+			d.send(post("/", "d"))
+			d.c.SetReadDeadline(time.Now().Add(time.Second))
+			if res, err := http.ReadResponse(d.br, nil); err == nil && res.StatusCode == 200 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no connection accepted after one closed")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if st := core.Stats(); st.Get(models.Rejected) == 0 {
+			t.Fatalf("no rejected connection counted: %+v", st.Counters)
+		}
+	})
+}
+
+func TestTimeouts(t *testing.T) {
+	eachCore(t, nil, func(t *testing.T, start func() models.Core) {
+		core := start()
+		var wg sync.WaitGroup
+		check := func(name string, f func(c *client)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t.Run(name, func(t *testing.T) { f(dial(t, core.Addr())) })
+			}()
+		}
+		// Timed with some slack: timers and deadlines may fire a little late.
+		within := func(c *client, start time.Time, lo, hi time.Duration) {
+			c.closed()
+			if d := time.Since(start); d < lo || d > hi {
+				c.t.Fatalf("closed after %v, want between %v and %v", d, lo, hi)
+			}
+		}
+		check("idle connection", func(c *client) {
+			within(c, time.Now(), idleTimeout-50*time.Millisecond, idleTimeout+time.Second)
+		})
+		check("idle after a request", func(c *client) {
+			c.send(post("/", "x"))
+			c.read("POST")
+			within(c, time.Now(), idleTimeout-50*time.Millisecond, idleTimeout+time.Second)
+		})
+		check("slow header", func(c *client) {
+			start := time.Now()
+			go func() {
+				// One byte every 100 ms: the head never completes in time.
+				for _, b := range []byte("GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ") {
+					if _, err := c.c.Write([]byte{b}); err != nil {
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}()
+			within(c, start, headerTimeout-50*time.Millisecond, headerTimeout+time.Second)
+		})
+		wg.Wait()
+		// The client sees the close a moment before the core publishes it.
+		st := eventually(core, func(st models.Stats) bool {
+			return st.Get(models.IdleTimeouts) >= 2 && st.Get(models.HeaderTimeouts) >= 1
+		})
+		if st.Get(models.IdleTimeouts) < 2 || st.Get(models.HeaderTimeouts) < 1 {
+			t.Fatalf("timeouts not counted: idle %d, header %d", st.Get(models.IdleTimeouts), st.Get(models.HeaderTimeouts))
+		}
+	})
+}
+
+// TestGracefulStop stops a core with a request in its handler, a pipelined
+// burst being answered and an idle connection: the request in flight is
+// answered in full, the burst ends at a response
+// boundary, the idle connection closes, new connections are refused, and
+// Stop returns without waiting for its deadline.
+func TestGracefulStop(t *testing.T) {
+	eachCore(t, nil, func(t *testing.T, start func() models.Core) {
+		core := start()
+		addr := core.Addr()
+		idle := dial(t, addr)
+		idle.send(post("/", "warm"))
+		idle.read("POST")
+
+		slow := dial(t, addr)
+		slow.send(post("/slow", "in flight"))
+
+		burst := dial(t, addr)
+		go func() {
+			// Pipeline batches until the server closes: Stop lands mid-stream.
+			batch := []byte(strings.Repeat(post("/b", strings.Repeat("x", 100)), 100))
+			for {
+				if _, err := burst.c.Write(batch); err != nil {
+					return
+				}
+			}
+		}()
+
+		time.Sleep(slowHandler / 3) // the slow request is in its handler
+		stopped := make(chan error, 1)
+		begin := time.Now()
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			stopped <- core.Stop(ctx)
+		}()
+
+		if r := slow.read("POST"); r.status != 200 || r.body != "in flight" {
+			t.Fatalf("in-flight request: %d %q", r.status, r.body)
+		}
+		slow.closed()
+		idle.closed()
+		n := 0
+		for {
+			if _, err := burst.br.Peek(1); err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+					t.Fatalf("after %d responses: %v", n, err)
+				}
+				break // closed between responses
+			}
+			res, err := http.ReadResponse(burst.br, nil)
+			if err != nil {
+				t.Fatalf("response %d truncated: %v", n, err)
+			}
+			body, err := io.ReadAll(res.Body)
+			if err != nil || len(body) != 100 {
+				t.Fatalf("response %d truncated: %d bytes, %v", n, len(body), err)
+			}
+			n++
+		}
+		if n == 0 {
+			t.Fatal("the pipelined connection got no response")
+		}
+		select {
+		case err := <-stopped:
+			if err != nil {
+				t.Fatalf("Stop: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Stop did not return")
+		}
+		if d := time.Since(begin); d > 4*time.Second {
+			t.Fatalf("Stop took %v", d)
+		}
+		select {
+		case <-core.Done():
+		default:
+			t.Fatal("Done not closed after Stop")
+		}
+		if c, err := net.DialTimeout("tcp", addr.String(), time.Second); err == nil {
+			c.Close()
+			t.Fatal("a connection was accepted after Stop")
+		}
+		st := core.Stats()
+		if st.Open() != 0 || st.Get(models.Accepted) < 3 {
+			t.Fatalf("after Stop: open %d, accepted %d", st.Open(), st.Get(models.Accepted))
+		}
+	})
+}
+
+// eventually returns the core's stats once ok holds, or after 2 s.
+func eventually(core models.Core, ok func(models.Stats) bool) models.Stats {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		st := core.Stats()
+		if ok(st) || time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestStats checks the counters every core must keep, against a known load.
+func TestStats(t *testing.T) {
+	eachCore(t, nil, func(t *testing.T, start func() models.Core) {
+		core := start()
+		c := dial(t, core.Addr())
+		c.send(strings.Repeat(post("/", "12345"), 10))
+		for range 10 {
+			c.read("POST")
+		}
+		c.send("GET / HTTP/1.1\r\nHost: t\r\nX : y\r\n\r\n")
+		c.read("GET")
+		c.closed()
+		st := eventually(core, func(st models.Stats) bool { return st.Get(models.Closed) == 1 })
+		want := map[models.Counter]uint64{
+			models.Accepted: 1, models.Closed: 1, models.Requests: 11, models.Status2xx: 10, models.Status4xx: 1,
+			models.ParseError(http1.KindSpaceBeforeColon): 1,
+		}
+		for k, v := range want {
+			if got := st.Get(k); got != v {
+				t.Errorf("%s = %d, want %d", k.Name(), got, v)
+			}
+		}
+		if st.Get(models.BytesIn) == 0 || st.Get(models.BytesOut) == 0 || st.Get(models.SysRead) == 0 || st.Get(models.SysWrite) == 0 {
+			t.Errorf("byte and syscall counters not kept: %+v", st.Counters)
+		}
+	})
+}
