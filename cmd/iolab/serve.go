@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"iolab/models"
+	"iolab/models/app"
+)
+
+type serveOptions struct {
+	model     string
+	app       string
+	addr      string
+	knobs     []string
+	statsJSON string
+	drain     time.Duration
+}
+
+func newServeCmd() *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve HTTP/1.1 with one core until SIGINT or SIGTERM",
+		Long: `Serve HTTP/1.1 on --addr with the I/O core --model and the application --app,
+until SIGINT or SIGTERM. Then stop gracefully: close the listener, finish the
+responses already begun, close every connection (within --drain-timeout), and
+print the core's counters; --stats-json also writes them as JSON.
+
+Knobs tune the core: --knob NAME=VALUE, repeatable, with the names and values
+'iolab models' lists. Apps: ` + strings.Join(app.Names(), ", ") + `.`,
+		Example: `  iolab serve --model netstd --app bench --addr 127.0.0.1:8080
+  iolab serve --model netstd --app echo --knob idle_timeout=5s --knob read_buffer=64KiB
+  iolab serve --addr 127.0.0.1:0 --stats-json stats.json   # any free port; counters to a file`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return o.run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.model, "model", "netstd", "I/O core (see 'iolab models')")
+	f.StringVar(&o.app, "app", app.Default, "application: "+strings.Join(app.Names(), ", "))
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
+	f.StringArrayVar(&o.knobs, "knob", nil, "core tunable NAME=VALUE (repeatable)")
+	f.StringVar(&o.statsJSON, "stats-json", "", "write the counters as JSON to this file when stopped")
+	f.DurationVar(&o.drain, "drain-timeout", 10*time.Second, "how long a graceful stop may take")
+	return cmd
+}
+
+func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+	a, err := app.Lookup(o.app)
+	if err != nil {
+		return usageError{err}
+	}
+	m, err := models.Lookup(o.model)
+	if err != nil {
+		return usageError{err}
+	}
+	cfg, err := models.NewConfig(m, a, o.knobs)
+	if err != nil {
+		return usageError{err}
+	}
+	if o.drain <= 0 {
+		return usagef("--drain-timeout must be positive")
+	}
+	if o.statsJSON != "" {
+		// Fail now rather than after a long run.
+		if err := checkWritable(o.statsJSON); err != nil {
+			return usagef("--stats-json: %v", err)
+		}
+	}
+	core, err := models.Start(o.model, a, o.addr, o.knobs)
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	fmt.Fprintf(stderr, "iolab: serving %s with %s on %s (pid %d, open files limit %d)%s\n",
+		a.Name, m.Name, core.Addr(), os.Getpid(), openFilesLimit(), changedKnobs(m, cfg))
+
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stderr, "iolab: stopping")
+	case <-core.Done():
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), o.drain)
+	defer cancel()
+	stopErr := core.Stop(stopCtx)
+	ended := time.Now()
+	st := core.Stats()
+	fmt.Fprintf(stdout, "iolab: %s served %d requests in %v\n", m.Name, st.Get(models.Requests), ended.Sub(began).Round(time.Millisecond))
+	if err := st.WriteText(stdout); err != nil {
+		return err
+	}
+	if o.statsJSON != "" {
+		rep := models.Report{Model: m.Name, App: a.Name, Addr: core.Addr().String(), Knobs: cfg.Knobs.Map(),
+			Started: began, Stopped: ended, Stats: st}
+		if err := writeJSON(o.statsJSON, rep); err != nil {
+			return err
+		}
+	}
+	if err := core.Err(); err != nil {
+		return fmt.Errorf("%s failed: %w", m.Name, err)
+	}
+	if stopErr != nil {
+		return fmt.Errorf("connections still open after --drain-timeout %v were closed", o.drain)
+	}
+	return nil
+}
+
+// changedKnobs lists the knobs set away from their defaults.
+func changedKnobs(m models.Model, cfg models.Config) string {
+	defaults, _ := models.ParseKnobs(m.AllKnobs(), nil)
+	def, now := defaults.Map(), cfg.Knobs.Map()
+	var diff []string
+	for k, v := range now {
+		if def[k] != v {
+			diff = append(diff, k+"="+v)
+		}
+	}
+	if len(diff) == 0 {
+		return ""
+	}
+	sort.Strings(diff)
+	return "; knobs: " + strings.Join(diff, " ")
+}
+
+// openFilesLimit is RLIMIT_NOFILE's soft limit, which the Go runtime has
+// already raised to the hard limit at start.
+func openFilesLimit() uint64 {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 0
+	}
+	return l.Cur
+}
+
+func checkWritable(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, ".iolab-check-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// writeJSON writes v to path atomically: a reader never sees half a file.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".iolab-*.json")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(append(b, '\n'))
+	err = errors.Join(err, tmp.Sync(), tmp.Close())
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
