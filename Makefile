@@ -1,0 +1,46 @@
+# iolab: the README's two commands are `make demo` and `make test`.
+
+GO       ?= go
+VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+# How long each fuzz target runs: briefly in `make test`, longer in `make fuzz`.
+FUZZTIME ?= 10s
+
+.PHONY: build test vet race allocs fuzz-short fuzz bench clean
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/iolab ./cmd/iolab
+
+# The README's test command.
+test: vet race allocs fuzz-short
+
+vet:
+	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...   # the non-Linux stubs keep compiling
+
+# Everything under the race detector. The allocation tests are built only
+# without it (the detector allocates), so they run again below.
+race:
+	$(GO) test -race -count=1 ./...
+
+allocs:
+	$(GO) test -count=1 -run 'Allocs' ./...
+
+# Every fuzz target in the module, found with `go test -list`, each for
+# FUZZTIME. Crashers land in testdata/fuzz/ and are replayed by every test run.
+fuzz-short:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$target for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=5m
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin
