@@ -3,12 +3,14 @@ package http1
 // Character classes of RFC 9110 §5.6 and RFC 3986, one table so that each
 // byte of a request costs one load.
 const (
-	cToken  = 1 << iota // tchar: a byte of a method, field name or coding name
-	cTarget             // allowed raw in a request-target (pchar, "/", "?", "%")
-	cHex                // HEXDIG
-	cHost               // allowed in a Host value: reg-name, IP-literal brackets, ":" port
-	cValue              // field-vchar, obs-text, SP, HTAB
-	cQdText             // qdtext of a quoted-string (without the backslash)
+	cToken       = 1 << iota // tchar: a byte of a method, field name or coding name
+	cTarget                  // allowed raw in a request-target (pchar, "/", "?", "%")
+	cHex                     // HEXDIG
+	cHost                    // allowed in a Host value: reg-name, IP-literal brackets, ":" port
+	cValue                   // field-vchar, obs-text, SP, HTAB
+	cQdText                  // qdtext of a quoted-string (without the backslash)
+	cTargetPlain             // cTarget without '%' and '?', which need a closer look
+	cRegName                 // a reg-name byte of a Host (RFC 3986): cHost without ':', '[', ']'
 )
 
 var class = func() (t [256]uint8) {
@@ -27,6 +29,12 @@ var class = func() (t [256]uint8) {
 		}
 		if unreserved || subDelim || b == ':' || b == '@' || b == '/' || b == '?' || b == '%' {
 			m |= cTarget
+		}
+		if m&cTarget != 0 && b != '%' && b != '?' {
+			m |= cTargetPlain
+		}
+		if unreserved || subDelim || b == '%' {
+			m |= cRegName
 		}
 		if digit || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' {
 			m |= cHex

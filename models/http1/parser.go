@@ -3,6 +3,7 @@ package http1
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 )
 
 // maxLeadingEmptyLines is how many empty lines before a request line are
@@ -39,15 +40,22 @@ type field struct{ name, value span }
 // concurrent use.
 type Parser struct {
 	limits Limits
-	state  uint8
-	err    *Error
+	fields []field // the header fields of the request in progress
+	req    Request
+	progress
+}
+
+// progress is everything the parser knows about the request in progress,
+// zeroed (cheaply, in one block) when the next request begins.
+type progress struct {
+	state uint8
+	err   *Error
 
 	pos   int // start of the next unparsed line of the head
 	start int // start of the request line (after ignored empty lines)
 
 	method, target, path, query, host, authority span
 	major, minor                                 uint8
-	fields                                       []field
 	headerStart                                  int // first byte after the request line
 	headEnd                                      int // first byte after the empty line
 
@@ -74,8 +82,6 @@ type Parser struct {
 
 	seen         int  // len(buf) at the last call, for 100-continue
 	continueSent bool // a 100 Continue was requested for this request
-
-	req Request
 }
 
 // NewParser returns a parser with the given limits (zero fields take defaults).
@@ -87,19 +93,19 @@ func NewParser(l Limits) *Parser {
 
 // Init prepares p for a new connection with the given limits.
 func (p *Parser) Init(l Limits) {
-	*p = Parser{limits: l.orDefault(), fields: p.fields[:0], req: Request{Headers: p.req.Headers[:0]}}
-	p.contentLength = -1
+	p.limits = l.orDefault()
+	p.Reset()
 }
 
 // Limits returns the limits in force.
 func (p *Parser) Limits() Limits { return p.limits }
 
 // Reset forgets the request in progress; the next Parse starts a new one.
-// It keeps the limits and the memory of earlier requests.
+// It keeps the limits and the memory of earlier requests. (Request's views
+// are all rewritten by the next successful Parse, so they are left alone.)
 func (p *Parser) Reset() {
-	l, f, h := p.limits, p.fields[:0], p.req.Headers[:0]
-	*p = Parser{limits: l, fields: f, req: Request{Headers: h}}
-	p.contentLength = -1
+	p.progress = progress{contentLength: -1}
+	p.fields = p.fields[:0]
 }
 
 // Request returns the request parsed by the last successful Parse. Its views
@@ -214,6 +220,12 @@ func (p *Parser) parseRequestLine(b []byte) *Error {
 	// request-target SP
 	k, q := j+1, -1
 	for k < len(b) {
+		for k < len(b) && class[b[k]]&cTargetPlain != 0 {
+			k++
+		}
+		if k == len(b) {
+			break
+		}
 		c := b[k]
 		if class[c]&cTarget == 0 {
 			break
@@ -400,10 +412,7 @@ func validHost(h []byte, needPort bool) bool {
 		}
 		i++
 	} else {
-		for i < len(h) && h[i] != ':' {
-			if c := h[i]; class[c]&cHost == 0 || c == '[' || c == ']' {
-				return false
-			}
+		for i < len(h) && class[h[i]]&cRegName != 0 {
 			i++
 		}
 	}
@@ -552,34 +561,36 @@ func parseField(b []byte, i int) (int, field, *Error) {
 
 // scanValue returns the offset of the first byte at or after i that cannot be
 // part of a field value: a control character other than HTAB (CR among them,
-// which ends the value), or DEL. It checks eight bytes at a time, since
-// values are most of a request's bytes.
+// which ends the value), or DEL. Values are most of a request's bytes, so it
+// checks eight bytes at a time: a word is flagged when a byte is below 0x20
+// (bytes >= 0x80, obs-text, are allowed and masked out by &^x) or equal to
+// 0x7f (a zero byte in x^0x7f..). The lowest flagged byte is always a true
+// one: the borrows that cause false flags only run upwards.
 func scanValue(b []byte, i int) int {
 	const (
 		ones  = 0x0101010101010101
 		highs = 0x8080808080808080
 	)
-	for {
-		for i+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[i:])
-			// A byte below 0x20, or equal to 0x7f (x^0x7f.. has a zero byte).
-			// Bytes >= 0x80 are obs-text, allowed, and excluded by &^x.
-			d := x ^ (0x7f * ones)
-			if ((x-0x20*ones)&^x|(d-ones)&^d)&highs != 0 {
-				break
-			}
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		d := x ^ (0x7f * ones)
+		m := ((x-0x20*ones)&^x | (d-ones)&^d) & highs
+		if m == 0 {
 			i += 8
+			continue
 		}
-		end := min(i+8, len(b))
-		for ; i < end; i++ {
-			if c := b[i]; c < 0x20 && c != '\t' || c == 0x7f {
-				return i
-			}
+		j := i + bits.TrailingZeros64(m)>>3
+		if b[j] != '\t' {
+			return j
 		}
-		if i == len(b) {
+		i = j + 1
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 && c != '\t' || c == 0x7f {
 			return i
 		}
 	}
+	return i
 }
 
 // digest records what the server must know from the fields that frame the
@@ -697,6 +708,14 @@ func (p *Parser) transferCodings(v []byte) {
 }
 
 func (p *Parser) connectionTokens(v []byte) {
+	switch { // the common single-token values first
+	case equalFold(v, "keep-alive"):
+		p.connKeepAlive = true
+		return
+	case equalFold(v, "close"):
+		p.connClose = true
+		return
+	}
 	for len(v) > 0 {
 		var t []byte
 		if c := indexByte(v, ','); c >= 0 {
