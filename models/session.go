@@ -64,7 +64,7 @@ func (s *Session) answer(out []byte) []byte {
 	s.c[Requests]++
 	closing := !req.KeepAlive || s.draining
 	s.w.Begin(out, req, closing)
-	if string(req.Method) == "CONNECT" {
+	if req.MethodID == http1.CONNECT {
 		// A tunnel is not something any handler here can give; and the
 		// bytes after CONNECT would be the tunnel's, not requests.
 		s.w.SetClose()

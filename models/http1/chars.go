@@ -1,5 +1,7 @@
 package http1
 
+import "encoding/binary"
+
 // Character classes of RFC 9110 §5.6 and RFC 3986, one table so that each
 // byte of a request costs one load.
 const (
@@ -59,17 +61,37 @@ func isToken(b byte) bool { return class[b]&cToken != 0 }
 // every byte whose fold collides with a letter is that letter's other case.
 func lower(b byte) byte { return b | 0x20 }
 
-// equalFold reports whether the token b equals the lower-case ASCII s.
+// equalFold reports whether the token b equals the lower-case ASCII s,
+// eight bytes at a time. Setting bit 5 of every byte folds letters to lower
+// case and leaves digits and '-' alone; every s used here is made of those,
+// and no byte of a token or a field value folds onto one of them unless it is
+// one of them or its upper-case letter (CTLs, the only candidates, are
+// rejected before any comparison).
 func equalFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
+	const fold = 0x2020202020202020
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])|fold != stringWord(s[i:]) {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if lower(b[i]) != s[i] {
 			return false
 		}
 	}
 	return true
+}
+
+// stringWord loads the first eight bytes of s, little-endian (one load: the
+// compiler combines these).
+func stringWord(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 func isOWS(b byte) bool { return b == ' ' || b == '\t' }

@@ -11,11 +11,22 @@ const dateLen = len("Mon, 02 Jan 2006 15:04:05 GMT")
 
 // The Date header is formatted once a second by one goroutine and read by
 // every response with one atomic load: formatting a time per request would
-// cost more than the rest of a plaintext response.
+// cost more than the rest of a plaintext response. The clock keeps the whole
+// line, with the name of the line that follows it in every response with a
+// body, so the encoder copies both at once.
+type dateLines struct {
+	dateLine [len("\r\nDate: ") + dateLen + len("\r\nContent-Length: ")]byte
+}
+
 var (
 	clockOnce sync.Once
-	clockNow  atomic.Pointer[[dateLen]byte]
+	clockNow  atomic.Pointer[dateLines]
 )
+
+func clock() *dateLines {
+	clockOnce.Do(startClock)
+	return clockNow.Load()
+}
 
 func startClock() {
 	tick()
@@ -31,13 +42,15 @@ func startClock() {
 }
 
 func tick() {
-	var d [dateLen]byte
-	time.Now().UTC().AppendFormat(d[:0], "Mon, 02 Jan 2006 15:04:05 GMT")
-	clockNow.Store(&d)
+	d := new(dateLines)
+	b := append(d.dateLine[:0], "\r\nDate: "...)
+	b = time.Now().UTC().AppendFormat(b, "Mon, 02 Jan 2006 15:04:05 GMT")
+	_ = append(b, "\r\nContent-Length: "...) // fills the array: it has exactly the room
+	clockNow.Store(d)
 }
 
 // AppendDate appends the current IMF-fixdate, accurate to the second.
 func AppendDate(b []byte) []byte {
-	clockOnce.Do(startClock)
-	return append(b, clockNow.Load()[:]...)
+	const skip = len("\r\nDate: ")
+	return append(b, clock().dateLine[skip:skip+dateLen]...)
 }

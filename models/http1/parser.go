@@ -55,6 +55,7 @@ type progress struct {
 	start int // start of the request line (after ignored empty lines)
 
 	method, target, path, query, host, authority span
+	methodID                                     Method
 	major, minor                                 uint8
 	headerStart                                  int // first byte after the request line
 	headEnd                                      int // first byte after the empty line
@@ -199,6 +200,9 @@ func (p *Parser) parseRequestLine(b []byte) *Error {
 
 	// method SP
 	j := i
+	if len(b)-i >= 4 && string(b[i:i+4]) == "GET " {
+		j = i + 3 // the method of most requests, settled in one compare
+	}
 	for j < len(b) && isToken(b[j]) {
 		j++
 	}
@@ -216,13 +220,12 @@ func (p *Parser) parseRequestLine(b []byte) *Error {
 		return KindRequestLine.Err()
 	}
 	p.method = span{i, j}
+	p.methodID = methodOf(b[i:j])
 
 	// request-target SP
 	k, q := j+1, -1
 	for k < len(b) {
-		for k < len(b) && class[b[k]]&cTargetPlain != 0 {
-			k++
-		}
+		k = skipClass(b, k, cTargetPlain)
 		if k == len(b) {
 			break
 		}
@@ -358,13 +361,13 @@ func (p *Parser) splitTarget(b []byte, q int) *Error {
 		p.path = span{t.off, pathEnd}
 		return nil
 	case c == '*' && t.end == t.off+1:
-		if string(p.method.in(b)) != "OPTIONS" {
+		if p.methodID != OPTIONS {
 			return KindTarget.Err()
 		}
 		p.path = t
 		return nil
 	}
-	if string(p.method.in(b)) == "CONNECT" {
+	if p.methodID == CONNECT {
 		// authority-form: host ":" port, nothing else.
 		if q >= 0 || !validHost(t.in(b), true) {
 			return KindTarget.Err()
@@ -412,9 +415,7 @@ func validHost(h []byte, needPort bool) bool {
 		}
 		i++
 	} else {
-		for i < len(h) && class[h[i]]&cRegName != 0 {
-			i++
-		}
+		i = skipClass(h, 0, cRegName)
 	}
 	if i == len(h) {
 		return !needPort
@@ -453,22 +454,29 @@ func (p *Parser) parseHeaders(b []byte) *Error {
 			return p.endHead(b)
 		}
 		next, f, err := parseField(b, i)
-		if err == errNeedMore {
-			return p.needHeaders(b)
-		}
 		if err != nil {
+			if err == errNeedMore {
+				return p.needHeaders(b)
+			}
 			return err
 		}
 		if next-p.headerStart > p.limits.MaxHeaderBytes || len(p.fields) >= p.limits.MaxHeaders {
 			return KindHeaderTooLarge.Err()
 		}
 		p.fields = append(p.fields, f)
-		if err := p.digest(b, f); err != nil {
-			return err
+		// Only a few names matter to the server; their lengths rule out
+		// most fields before any byte is compared.
+		if n := f.name.end - f.name.off; n < 32 && digestLengths&(1<<n) != 0 {
+			if err := p.digest(b, f); err != nil {
+				return err
+			}
 		}
 		p.pos = next
 	}
 }
+
+// digestLengths has bit n set for each length of a name digest looks at.
+const digestLengths = 1<<4 | 1<<6 | 1<<10 | 1<<12 | 1<<14 | 1<<17
 
 func (p *Parser) needHeaders(b []byte) *Error {
 	if len(b)-p.headerStart > p.limits.MaxHeaderBytes {
@@ -497,89 +505,91 @@ func emptyLine(b []byte, i int) (int, *Error) {
 // the CRLF. It fails as soon as a byte cannot belong to a valid line, so a
 // bad line is rejected before it is complete.
 func parseField(b []byte, i int) (int, field, *Error) {
-	c := b[i]
-	if c == ' ' || c == '\t' {
+	if c := b[i]; c == ' ' || c == '\t' {
 		// obs-fold, or whitespace between the request line and the first
 		// field (RFC 9112 §2.2): both rejected.
 		return 0, field{}, KindObsFold.Err()
 	}
-	j := i
-	for j < len(b) && isToken(b[j]) {
-		j++
-	}
+	j := skipClass(b, i, cToken)
 	if j == len(b) {
 		return 0, field{}, errNeedMore
 	}
-	if b[j] != ':' {
-		if j > i && isOWS(b[j]) {
-			return 0, field{}, KindSpaceBeforeColon.Err()
-		}
-		if b[j] == '\r' {
-			// A line without a colon, unless the CR is bare: wait to see.
-			if j+1 == len(b) {
-				return 0, field{}, errNeedMore
-			}
-			if b[j+1] != '\n' {
-				return 0, field{}, KindLineEnding.Err()
-			}
-		}
-		if b[j] == '\n' {
-			return 0, field{}, KindLineEnding.Err()
-		}
-		return 0, field{}, KindHeaderName.Err()
-	}
-	if j == i {
-		return 0, field{}, KindHeaderName.Err()
+	if b[j] != ':' || j == i {
+		return 0, field{}, nameError(b, i, j)
 	}
 	k := j + 1
-	for k < len(b) && isOWS(b[k]) {
+	for k < len(b) && (b[k] == ' ' || b[k] == '\t') {
 		k++
 	}
 	vs := k
 	k = scanValue(b, k)
-	if k == len(b) {
-		return 0, field{}, errNeedMore
-	}
-	if b[k] != '\r' {
-		if b[k] == '\n' {
-			return 0, field{}, KindLineEnding.Err()
-		}
-		return 0, field{}, KindHeaderValue.Err()
-	}
-	if k+1 == len(b) {
-		return 0, field{}, errNeedMore
-	}
-	if b[k+1] != '\n' {
-		return 0, field{}, KindLineEnding.Err()
+	if k+1 >= len(b) || b[k] != '\r' || b[k+1] != '\n' {
+		return 0, field{}, lineEndError(b, k)
 	}
 	ve := k
-	for ve > vs && isOWS(b[ve-1]) {
+	for ve > vs && (b[ve-1] == ' ' || b[ve-1] == '\t') {
 		ve--
 	}
 	return k + 2, field{span{i, j}, span{vs, ve}}, nil
 }
 
+// nameError says what is wrong where a field name should have ended in a
+// colon at b[j].
+func nameError(b []byte, i, j int) *Error {
+	switch {
+	case b[j] == ':': // an empty name
+		return KindHeaderName.Err()
+	case j > i && isOWS(b[j]):
+		return KindSpaceBeforeColon.Err()
+	case b[j] == '\r':
+		// A line without a colon, unless the CR is bare: wait to see.
+		if j+1 == len(b) {
+			return errNeedMore
+		}
+		if b[j+1] != '\n' {
+			return KindLineEnding.Err()
+		}
+	case b[j] == '\n':
+		return KindLineEnding.Err()
+	}
+	return KindHeaderName.Err()
+}
+
+// lineEndError says what is wrong where a value ended at b[k] without CRLF,
+// or asks for more when the buffer ends first.
+func lineEndError(b []byte, k int) *Error {
+	switch {
+	case k >= len(b):
+		return errNeedMore
+	case b[k] == '\n':
+		return KindLineEnding.Err()
+	case b[k] != '\r':
+		return KindHeaderValue.Err()
+	case k+1 == len(b):
+		return errNeedMore
+	}
+	return KindLineEnding.Err() // CR not followed by LF
+}
+
 // scanValue returns the offset of the first byte at or after i that cannot be
 // part of a field value: a control character other than HTAB (CR among them,
 // which ends the value), or DEL. Values are most of a request's bytes, so it
-// checks eight bytes at a time: a word is flagged when a byte is below 0x20
-// (bytes >= 0x80, obs-text, are allowed and masked out by &^x) or equal to
-// 0x7f (a zero byte in x^0x7f..). The lowest flagged byte is always a true
-// one: the borrows that cause false flags only run upwards.
+// checks sixteen bytes at a time, as two words: a word is flagged when a byte
+// is below 0x20 (bytes >= 0x80, obs-text, are allowed and masked out by &^x)
+// or equal to 0x7f (a zero byte in x^0x7f..). The lowest flagged byte is
+// always a true one: the borrows that cause false flags only run upwards.
 func scanValue(b []byte, i int) int {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
-	for i+8 <= len(b) {
-		x := binary.LittleEndian.Uint64(b[i:])
-		d := x ^ (0x7f * ones)
-		m := ((x-0x20*ones)&^x | (d-ones)&^d) & highs
-		if m == 0 {
-			i += 8
+	for i+16 <= len(b) {
+		w := b[i : i+16 : i+16]
+		mx, my := flagged(binary.LittleEndian.Uint64(w)), flagged(binary.LittleEndian.Uint64(w[8:]))
+		if mx|my == 0 {
+			i += 16
 			continue
 		}
-		j := i + bits.TrailingZeros64(m)>>3
+		j := i + 8 + bits.TrailingZeros64(my)>>3
+		if mx != 0 {
+			j = i + bits.TrailingZeros64(mx)>>3
+		}
 		if b[j] != '\t' {
 			return j
 		}
@@ -593,13 +603,28 @@ func scanValue(b []byte, i int) int {
 	return i
 }
 
+// flagged marks (high bit of each byte) the bytes of x below 0x20 or equal
+// to 0x7f; see scanValue.
+func flagged(x uint64) uint64 {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	d := x ^ (0x7f * ones)
+	return ((x-0x20*ones)&^x | (d-ones)&^d) & highs
+}
+
 // digest records what the server must know from the fields that frame the
 // message or the connection. Names are compared without case.
+//
+// Each name is first compared with its usual spelling, which the compiler
+// turns into a word or two of comparison, and only then without case: most
+// clients send the usual spelling.
 func (p *Parser) digest(b []byte, f field) *Error {
 	name, value := f.name.in(b), f.value.in(b)
 	switch len(name) {
 	case 4:
-		if equalFold(name, "host") {
+		if string(name) == "Host" || equalFold(name, "host") {
 			p.hosts++
 			p.host = f.value
 			// An http(s) URI always has a host, so an empty Host names
@@ -609,7 +634,7 @@ func (p *Parser) digest(b []byte, f field) *Error {
 			}
 		}
 	case 6:
-		if equalFold(name, "expect") && len(value) > 0 {
+		if (string(name) == "Expect" || equalFold(name, "expect")) && len(value) > 0 {
 			if equalFold(value, "100-continue") {
 				p.expect100 = true
 			} else {
@@ -617,19 +642,26 @@ func (p *Parser) digest(b []byte, f field) *Error {
 			}
 		}
 	case 10:
-		if equalFold(name, "connection") {
-			p.connectionTokens(value)
+		if string(name) == "Connection" || equalFold(name, "connection") {
+			switch { // the common single-token values first
+			case string(value) == "keep-alive":
+				p.connKeepAlive = true
+			case string(value) == "close":
+				p.connClose = true
+			default:
+				p.connectionTokens(value)
+			}
 		}
 	case 12:
 		// Content-Type is a singleton field; two differing types make the
 		// body's meaning ambiguous (RFC 9110 §5.3).
-		if equalFold(name, "content-type") {
+		if string(name) == "Content-Type" || equalFold(name, "content-type") {
 			if p.contentTypes++; p.contentTypes > 1 {
 				return KindHeaderValue.Err()
 			}
 		}
 	case 14:
-		if equalFold(name, "content-length") {
+		if string(name) == "Content-Length" || equalFold(name, "content-length") {
 			n, ok := parseContentLength(value)
 			if !ok {
 				return KindContentLength.Err()
@@ -640,7 +672,7 @@ func (p *Parser) digest(b []byte, f field) *Error {
 			p.clSeen, p.contentLength = true, n
 		}
 	case 17:
-		if equalFold(name, "transfer-encoding") {
+		if string(name) == "Transfer-Encoding" || equalFold(name, "transfer-encoding") {
 			p.transferCodings(value)
 		}
 	}
@@ -708,14 +740,6 @@ func (p *Parser) transferCodings(v []byte) {
 }
 
 func (p *Parser) connectionTokens(v []byte) {
-	switch { // the common single-token values first
-	case equalFold(v, "keep-alive"):
-		p.connKeepAlive = true
-		return
-	case equalFold(v, "close"):
-		p.connClose = true
-		return
-	}
 	for len(v) > 0 {
 		var t []byte
 		if c := indexByte(v, ','); c >= 0 {
@@ -1040,29 +1064,29 @@ func (p *Parser) needTrailers(b []byte) *Error {
 // the request's length.
 func (p *Parser) finish(b []byte) int {
 	r := &p.req
-	r.Method = p.method.in(b)
-	r.Target = p.target.in(b)
-	r.Path = p.path.in(b)
+	r.Method = b[p.method.off:p.method.end]
+	r.MethodID = p.methodID
+	r.Target = b[p.target.off:p.target.end]
+	r.Path = b[p.path.off:p.path.end]
 	if len(r.Path) == 0 {
 		r.Path = slash // absolute-form without a path means "/"
 	}
-	r.Query = p.query.in(b)
+	r.Query = b[p.query.off:p.query.end]
 	r.Major, r.Minor = p.major, p.minor
-	r.Headers = r.Headers[:0]
-	for _, f := range p.fields {
-		r.Headers = append(r.Headers, Header{f.name.in(b), f.value.in(b)})
-	}
+	r.raw, r.fields = b, p.fields
 	r.Host = nil
 	if p.hosts > 0 {
-		r.Host = p.host.in(b)
+		r.Host = b[p.host.off:p.host.end]
 	}
 	if p.authority.end > 0 {
-		r.Host = p.authority.in(b)
+		r.Host = b[p.authority.off:p.authority.end]
 	}
 	r.ContentLength = p.contentLength
 	r.Chunked = p.chunked
 	r.KeepAlive = !p.connClose && (p.minor >= 1 || p.connKeepAlive)
 	r.ExpectContinue = p.expect100
+	// The body's capacity ends with it, so a handler appending to it cannot
+	// overwrite the next pipelined request.
 	n := p.headEnd
 	switch {
 	case p.chunked:
@@ -1079,6 +1103,23 @@ func (p *Parser) finish(b []byte) int {
 }
 
 // --- small helpers ----------------------------------------------------------
+
+// skipClass returns the offset of the first byte at or after i not in class
+// c, or len(b). Four bytes per step while they last: one branch for four
+// table lookups.
+func skipClass(b []byte, i int, c uint8) int {
+	for i+4 <= len(b) {
+		w := b[i : i+4 : i+4]
+		if class[w[0]]&class[w[1]]&class[w[2]]&class[w[3]]&c == 0 {
+			break
+		}
+		i += 4
+	}
+	for i < len(b) && class[b[i]]&c != 0 {
+		i++
+	}
+	return i
+}
 
 var slash = []byte("/")
 

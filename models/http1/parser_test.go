@@ -32,7 +32,8 @@ func snapshot(p *Parser, n int, err error) result {
 	}
 	r := p.Request()
 	var h strings.Builder
-	for _, f := range r.Headers {
+	for i := range r.NumHeaders() {
+		f := r.HeaderAt(i)
 		fmt.Fprintf(&h, "%s=%s;", f.Name, f.Value)
 	}
 	return result{

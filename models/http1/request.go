@@ -11,6 +11,9 @@ type Header struct {
 // until the caller modifies or moves that buffer.
 type Request struct {
 	Method []byte
+	// MethodID classifies Method, so handlers switch on it instead of
+	// comparing bytes.
+	MethodID Method
 	// Target is the request-target as sent: origin-form ("/a?b"),
 	// absolute-form ("http://h/a?b"), asterisk-form ("*", OPTIONS only) or
 	// authority-form ("h:443", CONNECT only).
@@ -22,8 +25,6 @@ type Request struct {
 	// Major and Minor are the HTTP version: 1.0 or 1.1 (1.x above 1 is
 	// treated as 1.1, as RFC 9110 §2.5 says).
 	Major, Minor uint8
-	// Headers are all header fields in the order received.
-	Headers []Header
 	// Host is the Host field value, or the authority of an absolute-form
 	// target, which takes precedence (RFC 9112 §3.2.2).
 	Host []byte
@@ -39,18 +40,81 @@ type Request struct {
 	ExpectContinue bool
 	// Body is the complete decoded body (empty when there is none).
 	Body []byte
+
+	// The header fields, as offsets into raw: views are made only for the
+	// fields a handler asks for, and most ask for none.
+	raw    []byte
+	fields []field
 }
 
-// IsHead reports a HEAD request, whose response carries no body.
-func (r *Request) IsHead() bool { return string(r.Method) == "HEAD" }
+// NumHeaders is the number of header fields.
+func (r *Request) NumHeaders() int { return len(r.fields) }
+
+// HeaderAt returns the i-th header field, in the order received.
+func (r *Request) HeaderAt(i int) Header {
+	f := &r.fields[i]
+	return Header{r.raw[f.name.off:f.name.end], r.raw[f.value.off:f.value.end]}
+}
 
 // Header returns the value of the first field named name (compared without
 // case; name must be lower case), or nil.
 func (r *Request) Header(name string) []byte {
-	for i := range r.Headers {
-		if equalFold(r.Headers[i].Name, name) {
-			return r.Headers[i].Value
+	for i := range r.fields {
+		f := &r.fields[i]
+		if equalFold(r.raw[f.name.off:f.name.end], name) {
+			return r.raw[f.value.off:f.value.end]
 		}
 	}
 	return nil
+}
+
+// IsHead reports a HEAD request, whose response carries no body.
+func (r *Request) IsHead() bool { return r.MethodID == HEAD }
+
+// Method identifies the methods of RFC 9110 and PATCH; every other method is
+// Other (and still valid: Request.Method says which).
+type Method uint8
+
+// Methods.
+const (
+	Other Method = iota
+	GET
+	HEAD
+	POST
+	PUT
+	DELETE
+	CONNECT
+	OPTIONS
+	TRACE
+	PATCH
+)
+
+var methodNames = [...]string{"", "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+
+// String is the method's name ("" for Other).
+func (m Method) String() string { return methodNames[m] }
+
+// methodOf classifies a method token; methods are case-sensitive.
+func methodOf(b []byte) Method {
+	switch string(b) {
+	case "GET":
+		return GET
+	case "HEAD":
+		return HEAD
+	case "POST":
+		return POST
+	case "PUT":
+		return PUT
+	case "DELETE":
+		return DELETE
+	case "CONNECT":
+		return CONNECT
+	case "OPTIONS":
+		return OPTIONS
+	case "TRACE":
+		return TRACE
+	case "PATCH":
+		return PATCH
+	}
+	return Other
 }

@@ -83,16 +83,24 @@ func (w *ResponseWriter) Write(status int, contentType string, body []byte) {
 		return
 	}
 	w.written, w.status = true, status
-	b := appendStatusLine(w.out, status)
-	b = append(b, "Server: "+ServerName+"\r\nDate: "...)
-	b = AppendDate(b)
+	noBody := status < 200 || status == 204 || status == 304
+	b := w.out
+	if status == 200 {
+		b = append(b, "HTTP/1.1 200 OK\r\nServer: "+ServerName...)
+	} else {
+		b = appendStatusLine(b, status)
+		b = append(b, "Server: "+ServerName...)
+	}
 	if contentType != "" {
 		b = append(b, "\r\nContent-Type: "...)
 		b = append(b, contentType...)
 	}
-	noBody := status < 200 || status == 204 || status == 304
-	if !noBody {
-		b = append(b, "\r\nContent-Length: "...)
+	// The Date line and the name of the next one come preformatted, in one
+	// copy, from the clock.
+	if noBody {
+		b = append(b, clock().dateLine[:len("\r\nDate: ")+dateLen]...)
+	} else {
+		b = append(b, clock().dateLine[:]...)
 		b = strconv.AppendInt(b, int64(len(body)), 10)
 	}
 	switch {
@@ -101,9 +109,13 @@ func (w *ResponseWriter) Write(status int, contentType string, body []byte) {
 	case w.http10:
 		b = append(b, "\r\nConnection: keep-alive"...)
 	}
-	b = append(b, "\r\n"...)
-	b = append(b, w.extra...)
-	b = append(b, "\r\n"...)
+	if len(w.extra) == 0 {
+		b = append(b, "\r\n\r\n"...)
+	} else {
+		b = append(b, "\r\n"...)
+		b = append(b, w.extra...)
+		b = append(b, "\r\n"...)
+	}
 	if !noBody && !w.head {
 		b = append(b, body...)
 	}
