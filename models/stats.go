@@ -43,6 +43,7 @@ const (
 	ReadEAGAIN                     // reads that found nothing (EAGAIN)
 	WriteEAGAIN                    // writes that found the socket buffer full
 	PartialWrites                  // writes that sent less than asked
+	EpollEvents                    // events epoll_wait returned (per call: events per wait)
 	parseErrors                    // first of the parse-error counters, one per http1.ErrorKind
 
 	// NumCounters is the number of counters.
@@ -59,7 +60,7 @@ var counterNames = func() (n [NumCounters]string) {
 		"idle_timeouts", "header_timeouts",
 		"sys_accept", "sys_read", "sys_write", "sys_close", "sys_shutdown",
 		"sys_epoll_wait", "sys_epoll_ctl", "sys_io_uring_enter",
-		"read_eagain", "write_eagain", "partial_writes",
+		"read_eagain", "write_eagain", "partial_writes", "epoll_events",
 	})
 	for k := http1.ErrorKind(0); k < http1.NumErrorKinds; k++ {
 		n[ParseError(k)] = "parse_error_" + k.Name()

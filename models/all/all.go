@@ -4,5 +4,6 @@
 package all
 
 import (
+	_ "iolab/models/epoll"
 	_ "iolab/models/netstd"
 )

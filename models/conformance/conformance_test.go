@@ -467,7 +467,8 @@ func TestTimeouts(t *testing.T) {
 
 // TestGracefulStop stops a core with a request in its handler, a pipelined
 // burst being answered and an idle connection: the request in flight is
-// answered in full, the burst ends at a response
+// answered in full, the burst (whose requests may or may not have been read
+// before Stop) ends at a response
 // boundary, the idle connection closes, new connections are refused, and
 // Stop returns without waiting for its deadline.
 func TestGracefulStop(t *testing.T) {
@@ -477,9 +478,6 @@ func TestGracefulStop(t *testing.T) {
 		idle := dial(t, addr)
 		idle.send(post("/", "warm"))
 		idle.read("POST")
-
-		slow := dial(t, addr)
-		slow.send(post("/slow", "in flight"))
 
 		burst := dial(t, addr)
 		go func() {
@@ -491,7 +489,13 @@ func TestGracefulStop(t *testing.T) {
 				}
 			}
 		}()
+		if r := burst.read("POST"); r.status != 200 {
+			t.Fatalf("pipelined connection: %d", r.status)
+		}
+		n := 1 // responses the burst has received
 
+		slow := dial(t, addr)
+		slow.send(post("/slow", "in flight"))
 		time.Sleep(slowHandler / 3) // the slow request is in its handler
 		stopped := make(chan error, 1)
 		begin := time.Now()
@@ -506,7 +510,6 @@ func TestGracefulStop(t *testing.T) {
 		}
 		slow.closed()
 		idle.closed()
-		n := 0
 		for {
 			if _, err := burst.br.Peek(1); err != nil {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
@@ -523,9 +526,6 @@ func TestGracefulStop(t *testing.T) {
 				t.Fatalf("response %d truncated: %d bytes, %v", n, len(body), err)
 			}
 			n++
-		}
-		if n == 0 {
-			t.Fatal("the pipelined connection got no response")
 		}
 		select {
 		case err := <-stopped:

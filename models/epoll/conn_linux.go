@@ -1,0 +1,299 @@
+package epoll
+
+import (
+	"golang.org/x/sys/unix"
+
+	"iolab/models"
+)
+
+// conn is one connection's state. It belongs to its loop.
+type conn struct {
+	fd   int // -1 once closed
+	gen  uint32
+	mask uint32 // the events registered
+	sess models.Session
+
+	in     []byte // unparsed input; nil while idle
+	out    []byte // output; out[outOff:] is not written yet; nil while idle
+	outOff int
+
+	lastActive int64 // last read or write progress (loop clock)
+	headStart  int64 // first byte of the incomplete head in `in`
+	due        int64 // current deadline
+	timerAt    int64 // due time of the live heap entry
+	timerSet   bool
+
+	readable   bool // input may be waiting (edge-triggered: no new edge will say so)
+	queued     bool // in the loop's ready queue
+	paused     bool // not reading: output above the high-water mark
+	closing    bool // close once the output is written
+	peerClosed bool // the client shut its side: read returned 0
+	lingering  bool // write side shut, input read and dropped until EOF
+}
+
+func (l *loop) newConn(fd int) *conn {
+	var c *conn
+	if n := len(l.free); n > 0 {
+		c = l.free[n-1]
+		l.free = l.free[:n-1]
+	} else {
+		c = new(conn)
+	}
+	l.gen++
+	sess := c.sess // keep the parser's memory
+	*c = conn{fd: fd, gen: l.gen, sess: sess}
+	c.sess.Init(&l.s.cfg, &l.c)
+	for fd >= len(l.conns) {
+		l.conns = append(l.conns, make([]*conn, max(64, len(l.conns)))...)
+	}
+	l.conns[fd] = c
+	l.open++
+	return c
+}
+
+// onEvent runs a connection's turn: write what is pending if it can, read
+// and answer what has arrived, write the answers.
+func (l *loop) onEvent(c *conn, events uint32) {
+	if c.lingering {
+		l.linger(c)
+		return
+	}
+	if events&unix.EPOLLOUT != 0 && c.outOff < len(c.out) {
+		if !l.flush(c) {
+			return
+		}
+	}
+	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		c.readable = true
+	}
+	if c.readable && !c.paused && !c.closing {
+		if !l.read(c) {
+			return
+		}
+	}
+	l.settle(c)
+}
+
+// read reads until EAGAIN (edge) or once (level), answering after each read,
+// then writes everything answered in one write. It reports whether the
+// connection is still in its normal state.
+func (l *loop) read(c *conn) bool {
+	for budget := readBudget; ; budget-- {
+		if budget == 0 {
+			l.queue(c) // more to read: after the others have had a turn
+			break
+		}
+		if c.in == nil {
+			c.in = l.getBuf()
+		}
+		c.in = c.sess.ReadRoom(c.in, l.s.readSize)
+		n, err := read(c.fd, c.in[len(c.in):cap(c.in)])
+		l.c[models.SysRead]++
+		if err != 0 {
+			if err == unix.EINTR {
+				continue
+			}
+			if err == unix.EAGAIN {
+				l.c[models.ReadEAGAIN]++
+				c.readable = false
+				break
+			}
+			l.close(c) // reset, or worse: nothing to say to this peer
+			return false
+		}
+		if n == 0 {
+			c.peerClosed, c.readable = true, false
+			break
+		}
+		l.c[models.BytesIn] += uint64(n)
+		c.in = c.in[:len(c.in)+n]
+		l.serve(c, n)
+		if c.closing {
+			c.readable = false // the rest would never be answered
+			break
+		}
+		if len(c.out)-c.outOff >= l.s.highWater {
+			c.paused = true // back-pressure: read again once this drains
+			break
+		}
+		if !l.edge {
+			c.readable = false // level-triggered: epoll will say if there is more
+			break
+		}
+	}
+	return l.flush(c)
+}
+
+// serve answers every complete request in c.in; n bytes were just read.
+func (l *loop) serve(c *conn, n int) {
+	had := len(c.in)
+	if c.out == nil {
+		c.out = l.getBuf()
+	}
+	used, out, closing := c.sess.Serve(c.in, c.out)
+	c.out = out
+	rest := copy(c.in, c.in[used:])
+	c.in = c.in[:rest]
+	c.lastActive = l.now
+	if rest > 0 && (used > 0 || had == n) {
+		c.headStart = l.now // a new request has begun; its head is timed
+	}
+	if closing {
+		c.closing = true
+	}
+}
+
+// flush writes the pending output. A partial write keeps the rest for the
+// next EPOLLOUT. When everything is written it releases back-pressure, or
+// begins the close a response asked for. It reports whether the connection
+// is still in its normal state.
+func (l *loop) flush(c *conn) bool {
+	for c.outOff < len(c.out) {
+		n, err := write(c.fd, c.out[c.outOff:])
+		l.c[models.SysWrite]++
+		if err != 0 {
+			if err == unix.EINTR {
+				continue
+			}
+			if err == unix.EAGAIN {
+				l.c[models.WriteEAGAIN]++
+				return true // wait for EPOLLOUT
+			}
+			l.close(c)
+			return false
+		}
+		if n < len(c.out)-c.outOff {
+			l.c[models.PartialWrites]++
+		}
+		l.c[models.BytesOut] += uint64(n)
+		c.outOff += n
+		c.lastActive = l.now
+	}
+	c.out, c.outOff = c.out[:0], 0
+	if c.closing {
+		l.startLinger(c)
+		return false
+	}
+	if c.paused {
+		c.paused = false
+		if c.readable {
+			l.queue(c)
+		}
+	}
+	return true
+}
+
+// settle ends a connection's turn: close it if the client has gone and
+// nothing is owed, give idle buffers back, set its deadline, and (level-
+// triggered) register the events its state needs.
+func (l *loop) settle(c *conn) {
+	pending := c.outOff < len(c.out)
+	if c.peerClosed && !pending {
+		l.close(c)
+		return
+	}
+	if len(c.in) == 0 && !pending {
+		l.releaseBufs(c)
+	}
+	due := c.lastActive + int64(l.s.cfg.IdleTimeout)
+	if len(c.in) > 0 && c.sess.InHead() {
+		due = c.headStart + int64(l.s.cfg.HeaderTimeout)
+	}
+	l.setDue(c, due)
+	l.rearm(c)
+}
+
+// rearm registers, for a level-triggered connection, exactly the events its
+// state can use: input unless paused, output while some is pending.
+// (Edge-triggered connections never change their registration.)
+func (l *loop) rearm(c *conn) {
+	if l.edge {
+		return
+	}
+	var m uint32
+	if !c.paused || c.lingering {
+		m |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if c.outOff < len(c.out) {
+		m |= unix.EPOLLOUT
+	}
+	if m != c.mask {
+		c.mask = m
+		if err := l.ctl(unix.EPOLL_CTL_MOD, c.fd, m, c.gen); err != nil {
+			l.close(c)
+		}
+	}
+}
+
+// startLinger begins closing after the last response. Closing a socket with
+// unread input makes the kernel send a reset, and a reset discards whatever
+// output it has not delivered yet: so the write side is shut first (the
+// client reads the response, then end of stream), and the loop reads and
+// drops what the client still sends until it closes or lingerTime passes.
+func (l *loop) startLinger(c *conn) {
+	l.c[models.SysShutdown]++
+	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+		l.close(c)
+		return
+	}
+	c.lingering, c.closing, c.paused = true, false, false
+	l.releaseBufs(c)
+	c.out, c.outOff = nil, 0
+	l.setDue(c, l.now+lingerTime)
+	l.rearm(c)
+	l.linger(c)
+}
+
+func (l *loop) linger(c *conn) {
+	for budget := readBudget; budget > 0; budget-- {
+		n, err := read(c.fd, l.scratch)
+		l.c[models.SysRead]++
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			l.c[models.ReadEAGAIN]++
+			return
+		case err != 0 || n == 0:
+			l.close(c)
+			return
+		}
+		l.c[models.BytesIn] += uint64(n)
+		if !l.edge {
+			return
+		}
+	}
+	l.queue(c)
+}
+
+func (l *loop) releaseBufs(c *conn) {
+	if c.in != nil {
+		l.putBuf(c.in)
+		c.in = nil
+	}
+	if c.out != nil {
+		l.putBuf(c.out)
+		c.out, c.outOff = nil, 0
+	}
+}
+
+// close closes the descriptor (which also removes it from the epoll set) and
+// recycles the state.
+func (l *loop) close(c *conn) {
+	if c.fd < 0 {
+		return
+	}
+	unix.Close(c.fd)
+	l.c[models.SysClose]++
+	l.c[models.Closed]++
+	l.conns[c.fd] = nil
+	c.fd = -1
+	l.releaseBufs(c)
+	l.open--
+	l.s.open.Add(-1)
+	l.load.Add(-1)
+	l.free = append(l.free, c)
+	if l.acceptPause != 0 {
+		l.acceptPause, l.lnReady = 0, true // a descriptor is free: try again
+	}
+}

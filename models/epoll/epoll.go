@@ -1,0 +1,54 @@
+// Package epoll is the readiness-model core: N event loops on raw syscalls
+// (golang.org/x/sys/unix), each a goroutine locked to its OS thread with its
+// own epoll instance, connection table, buffers, timers and counters. It uses
+// neither Go's runtime poller nor a goroutine per connection, so that what a
+// chart shows is epoll itself.
+//
+// A loop waits in epoll_wait, and for each ready connection reads until
+// EAGAIN (edge-triggered) or once (level-triggered), feeds the bytes to the
+// connection's models.Session, and writes everything the Session answered in
+// one write. Accepting is either each loop on its own SO_REUSEPORT listener
+// (the kernel spreads connections), or one acceptor thread that drains
+// accept4 and hands each descriptor to the least-loaded loop through an inbox
+// woken by an eventfd. Timeouts live in one lazy deadline heap per loop.
+//
+// Linux only; elsewhere the model is listed but refuses to start.
+package epoll
+
+import (
+	"runtime"
+	"strconv"
+
+	"iolab/models"
+)
+
+func init() {
+	models.Register(models.Model{
+		Name: "epoll",
+		Doc:  "event loops on raw epoll syscalls, one per CPU, no runtime poller",
+		Knobs: []models.Knob{
+			{Name: "loops", Kind: models.KnobInt, Default: strconv.Itoa(runtime.NumCPU()), Min: 1, Max: 1024,
+				Doc: "event loops, each a locked OS thread (default: the CPUs this process may use)"},
+			{Name: "accept", Kind: models.KnobEnum, Default: "reuseport", Choices: []string{"reuseport", "acceptor"},
+				Doc: "reuseport: a SO_REUSEPORT listener per loop; acceptor: one thread hands fds to the least-loaded loop"},
+			{Name: "trigger", Kind: models.KnobEnum, Default: "edge", Choices: []string{"edge", "level"},
+				Doc: "edge: EPOLLET, read until EAGAIN; level: one read per readiness event"},
+			{Name: "maxevents", Kind: models.KnobInt, Default: "512", Min: 1, Max: 65536,
+				Doc: "events one epoll_wait may return (the batch size)"},
+			{Name: "read_buffer", Kind: models.KnobSize, Default: "16KiB", Min: 512, Max: 1 << 20,
+				Doc: "read buffer of an active connection (from the loop's pool; an idle connection holds none)"},
+			{Name: "loop_max_conns", Kind: models.KnobInt, Default: "0", Min: 0, Max: 10_000_000,
+				Doc: "most connections one loop holds (0: no limit); max_conns bounds the whole server"},
+			{Name: "write_high_water", Kind: models.KnobSize, Default: "256KiB", Min: 4096, Max: 1 << 30,
+				Doc: "pending output above which a connection is not read until it drains"},
+		},
+		Variants: []models.Variant{
+			{Name: "reuseport-edge", Knobs: []string{"accept=reuseport", "trigger=edge", "loops=2"}},
+			{Name: "reuseport-level", Knobs: []string{"accept=reuseport", "trigger=level", "loops=2"}},
+			{Name: "acceptor-edge", Knobs: []string{"accept=acceptor", "trigger=edge", "loops=2"}},
+			{Name: "acceptor-level", Knobs: []string{"accept=acceptor", "trigger=level", "loops=2", "maxevents=1"}},
+		},
+		Available: available,
+		Start:     Start,
+	})
+}
