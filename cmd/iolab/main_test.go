@@ -112,7 +112,7 @@ func TestHelpHasExamples(t *testing.T) {
 	}
 }
 
-var bannerRE = regexp.MustCompile(`serving \w+ with \w+ on (\S+) \(pid \d+, open files limit \d+\)`)
+var bannerRE = regexp.MustCompile(`serving \w+ with \w+ on (\S+) \(pid \d+, open files limit (raised from \d+ to )?\d+\)`)
 
 // waitBanner waits for serve's first line and returns the address.
 func waitBanner(t *testing.T, lines func() string) string {

@@ -88,8 +88,8 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return err
 	}
 	began := time.Now()
-	fmt.Fprintf(stderr, "iolab: serving %s with %s on %s (pid %d, open files limit %d)%s\n",
-		a.Name, m.Name, core.Addr(), os.Getpid(), openFilesLimit(), changedKnobs(m, cfg))
+	fmt.Fprintf(stderr, "iolab: serving %s with %s on %s (pid %d, %s)%s\n",
+		a.Name, m.Name, core.Addr(), os.Getpid(), raiseOpenFiles(), changedKnobs(m, cfg))
 
 	select {
 	case <-ctx.Done():
@@ -138,14 +138,24 @@ func changedKnobs(m models.Model, cfg models.Config) string {
 	return "; knobs: " + strings.Join(diff, " ")
 }
 
-// openFilesLimit is RLIMIT_NOFILE's soft limit, which the Go runtime has
-// already raised to the hard limit at start.
-func openFilesLimit() uint64 {
+// raiseOpenFiles raises RLIMIT_NOFILE's soft limit to the hard limit, so a
+// core can hold as many connections as the system lets this process, and
+// says what the limit is. (The Go runtime already raises it at start on
+// Linux; doing it here too keeps that true wherever iolab runs.)
+func raiseOpenFiles() string {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return 0
+		return "open files limit unknown"
 	}
-	return l.Cur
+	if l.Cur < l.Max {
+		was := l.Cur
+		l.Cur = l.Max
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l) == nil {
+			return fmt.Sprintf("open files limit raised from %d to %d", was, l.Max)
+		}
+		l.Cur = was
+	}
+	return fmt.Sprintf("open files limit %d", l.Cur)
 }
 
 func checkWritable(path string) error {

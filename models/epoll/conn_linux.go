@@ -296,4 +296,7 @@ func (l *loop) close(c *conn) {
 	if l.acceptPause != 0 {
 		l.acceptPause, l.lnReady = 0, true // a descriptor is free: try again
 	}
+	if a := l.s.acceptor; a != nil && a.paused.Load() {
+		a.wake()
+	}
 }

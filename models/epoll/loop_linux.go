@@ -167,7 +167,10 @@ func (l *loop) run() {
 			break
 		}
 	}
-	l.closeFDs()
+	if l.lnfd >= 0 { // a fatal error: drain did not close it
+		unix.Close(l.lnfd)
+		l.lnfd = -1
+	}
 	l.s.meter.Publish(l.id, &l.c)
 }
 

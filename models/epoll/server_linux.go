@@ -35,9 +35,15 @@ type Server struct {
 	stopOnce sync.Once
 	running  sync.WaitGroup // one per thread (loops and acceptor)
 
-	done     chan struct{}
-	doneOnce sync.Once
-	err      error
+	// The eventfds are closed only after every thread has exited, under
+	// fdMu, so that a wake-up can never write to a closed descriptor whose
+	// number the kernel has handed to a new socket.
+	fdMu      sync.Mutex
+	fdsClosed bool
+
+	done  chan struct{} // closed once every thread has exited and the fds are closed
+	errMu sync.Mutex
+	err   error
 }
 
 var _ models.Core = (*Server)(nil)
@@ -106,7 +112,16 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 	}
 	go func() {
 		s.running.Wait()
-		s.finish(nil)
+		s.fdMu.Lock()
+		for _, l := range s.loops {
+			l.closeFDs()
+		}
+		if s.acceptor != nil {
+			s.acceptor.closeFDs()
+		}
+		s.fdsClosed = true
+		s.fdMu.Unlock()
+		close(s.done)
 	}()
 	return s, nil
 }
@@ -118,39 +133,47 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 func (s *Server) Err() error {
 	select {
 	case <-s.done:
+		s.errMu.Lock()
+		defer s.errMu.Unlock()
 		return s.err
 	default:
 		return nil
 	}
 }
 
-func (s *Server) finish(err error) {
-	s.doneOnce.Do(func() {
-		s.err = err
-		close(s.done)
-	})
-}
-
-// fail records a fatal error of one loop and stops the others.
+// fail records a thread's fatal error (the first one) and stops the others
+// at once.
 func (s *Server) fail(err error) {
-	s.doneOnce.Do(func() {
+	s.errMu.Lock()
+	if s.err == nil {
 		s.err = err
-		close(s.done)
-	})
+	}
+	s.errMu.Unlock()
 	s.force.Store(true)
 	s.beginStop()
+	s.wakeAll()
 }
 
 func (s *Server) beginStop() {
 	s.stopOnce.Do(func() {
 		s.stopping.Store(true)
-		for _, l := range s.loops {
-			l.wake()
-		}
-		if s.acceptor != nil {
-			s.acceptor.wake()
-		}
+		s.wakeAll()
 	})
+}
+
+// wakeAll wakes every thread, unless they are all gone.
+func (s *Server) wakeAll() {
+	s.fdMu.Lock()
+	defer s.fdMu.Unlock()
+	if s.fdsClosed {
+		return
+	}
+	for _, l := range s.loops {
+		l.wake()
+	}
+	if s.acceptor != nil {
+		s.acceptor.wake()
+	}
 }
 
 // Stop implements models.Core: the listeners close first (each loop closes
@@ -159,20 +182,15 @@ func (s *Server) beginStop() {
 // output they owe, and exits when it has none left.
 func (s *Server) Stop(ctx context.Context) error {
 	s.beginStop()
-	idle := make(chan struct{})
-	go func() { s.running.Wait(); close(idle) }()
 	var err error
 	select {
-	case <-idle:
+	case <-s.done:
 	case <-ctx.Done():
 		err = ctx.Err()
 		s.force.Store(true)
-		for _, l := range s.loops {
-			l.wake()
-		}
-		<-idle
+		s.wakeAll()
+		<-s.done
 	}
-	s.finish(nil)
 	return err
 }
 
@@ -222,6 +240,7 @@ type acceptor struct {
 	batch  [][]int
 	c      models.Counters
 	closed chan struct{} // closed once the listener is
+	paused atomic.Bool   // out of descriptors: a loop closing one wakes it
 }
 
 func newAcceptor(s *Server, lnfd, loops int) (*acceptor, error) {
@@ -271,19 +290,26 @@ func (a *acceptor) run() {
 		if a.s.stopping.Load() {
 			break
 		}
-		// Accept after any wake: a listener event, or the end of a back-off.
+		// Accept after any wake: a listener event, the end of a back-off,
+		// or a loop that closed a connection while we were out of
+		// descriptors.
+		drainEventfd(a.efd)
 		if out := a.acceptAll(); out {
 			backoff = min(max(2*backoff, 10), 1000)
 		} else {
 			backoff = 0
 		}
+		a.paused.Store(backoff > 0)
 		a.s.meter.Publish(shard, &a.c)
 	}
 	unix.Close(a.lnfd)
 	close(a.closed)
+	a.s.meter.Publish(shard, &a.c)
+}
+
+func (a *acceptor) closeFDs() {
 	unix.Close(a.epfd)
 	unix.Close(a.efd)
-	a.s.meter.Publish(shard, &a.c)
 }
 
 // acceptAll accepts until EAGAIN, then hands each loop its new descriptors

@@ -1,0 +1,212 @@
+// Package childtest runs a server core in a child process made from the
+// test binary itself, for tests that need the server apart from the client:
+// its own descriptor limit, its own CPU time and memory to measure, its own
+// CPU to be pinned to. A test package calls Main from TestMain; Start then
+// re-executes the binary, which serves instead of testing.
+package childtest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"iolab/models"
+	_ "iolab/models/all"
+	"iolab/models/app"
+)
+
+const envSpec = "IOLAB_CHILDTEST_SPEC"
+
+// Spec says what the child serves and under which limits.
+type Spec struct {
+	Model string   `json:"model"`
+	App   string   `json:"app"`
+	Knobs []string `json:"knobs"`
+	// NoFile, when not 0, lowers the child's RLIMIT_NOFILE soft limit.
+	NoFile uint64 `json:"nofile"`
+	// CPU, when not -1, pins the child to that CPU.
+	CPU int `json:"cpu"`
+	// Report is where the child writes its models.Report when stopped.
+	Report string `json:"report"`
+}
+
+// Main runs the tests, or, in a child, serves until SIGTERM.
+func Main(m *testing.M) {
+	if spec := os.Getenv(envSpec); spec != "" {
+		if err := serve(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "childtest:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func serve(specJSON string) error {
+	var s Spec
+	if err := json.Unmarshal([]byte(specJSON), &s); err != nil {
+		return err
+	}
+	if s.CPU >= 0 {
+		if err := pin(s.CPU); err != nil {
+			return err
+		}
+	}
+	if s.NoFile > 0 {
+		var l syscall.Rlimit
+		syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l)
+		l.Cur = s.NoFile
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+			return err
+		}
+	}
+	a, err := app.Lookup(s.App)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	began := time.Now()
+	core, err := models.Start(s.Model, a, "127.0.0.1:0", s.Knobs)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("ADDR %s\n", core.Addr())
+	select {
+	case <-ctx.Done():
+	case <-core.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = core.Stop(sctx)
+	rep := models.Report{Model: s.Model, App: s.App, Addr: core.Addr().String(), Started: began, Stopped: time.Now(), Stats: core.Stats()}
+	b, _ := json.Marshal(rep)
+	if werr := os.WriteFile(s.Report, b, 0o644); werr != nil {
+		return werr
+	}
+	if cerr := core.Err(); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// Child is a running server child.
+type Child struct {
+	Addr string
+	Pid  int
+	cmd  *exec.Cmd
+	spec Spec
+	t    testing.TB
+}
+
+// Start starts a child serving model with app and knobs. cpu -1 leaves it
+// unpinned; nofile 0 leaves its descriptor limit alone. The child is stopped
+// at the end of the test if the test has not stopped it.
+func Start(t testing.TB, model, appName string, knobs []string, cpu int, nofile uint64) *Child {
+	t.Helper()
+	spec := Spec{Model: model, App: appName, Knobs: knobs, CPU: cpu, NoFile: nofile,
+		Report: filepath.Join(t.TempDir(), "report.json")}
+	b, _ := json.Marshal(spec)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envSpec+"="+string(b))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &Child{Pid: cmd.Process.Pid, cmd: cmd, spec: spec, t: t}
+	t.Cleanup(func() {
+		if c.cmd.ProcessState == nil {
+			c.cmd.Process.Kill() // by pid
+			c.cmd.Wait()
+		}
+	})
+	lines := bufio.NewScanner(out)
+	addr := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			if a, ok := strings.CutPrefix(lines.Text(), "ADDR "); ok {
+				addr <- a
+			}
+		}
+	}()
+	select {
+	case c.Addr = <-addr:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server child did not start")
+	}
+	return c
+}
+
+// Stop sends SIGTERM, waits for the child to exit (within 15 s) and returns
+// the report it wrote.
+func (c *Child) Stop() models.Report {
+	c.t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		c.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			c.t.Fatalf("server child: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		c.t.Fatal("the server child did not stop")
+	}
+	var rep models.Report
+	b, err := os.ReadFile(c.spec.Report)
+	if err == nil {
+		err = json.Unmarshal(b, &rep)
+	}
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return rep
+}
+
+// CPU is the child's user and system CPU time so far (all its threads).
+func (c *Child) CPU() time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(c.Pid) + "/stat")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	// Fields after the command name, which ends at the last ')'.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, which is 100 on every Linux architecture Go runs on.
+const clockTicks = 100
+
+// RSS is the child's resident set size in bytes.
+func (c *Child) RSS() int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(c.Pid) + "/status")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	c.t.Fatal("no VmRSS")
+	return 0
+}

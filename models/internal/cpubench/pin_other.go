@@ -1,0 +1,7 @@
+//go:build !linux
+
+package cpubench
+
+import "errors"
+
+func pinSelf(int) error { return errors.New("pinning is Linux only") }
