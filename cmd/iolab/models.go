@@ -16,6 +16,8 @@ type modelsOptions struct {
 	json bool
 }
 
+func init() { commands = append(commands, newModelsCmd) }
+
 func newModelsCmd() *cobra.Command {
 	o := &modelsOptions{}
 	cmd := &cobra.Command{

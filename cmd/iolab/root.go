@@ -82,6 +82,12 @@ model is the only variable, and measures what each costs.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newServeCmd(), newModelsCmd(), newVersionCmd())
+	for _, make := range commands {
+		root.AddCommand(make())
+	}
 	return root
 }
+
+// commands are the verbs; each file that defines one adds its constructor
+// here in an init function, so a new verb touches no other file.
+var commands []func() *cobra.Command

@@ -29,6 +29,8 @@ type serveOptions struct {
 	drain     time.Duration
 }
 
+func init() { commands = append(commands, newServeCmd) }
+
 func newServeCmd() *cobra.Command {
 	o := &serveOptions{}
 	cmd := &cobra.Command{

@@ -10,6 +10,8 @@ import (
 // version is set at build time: go build -ldflags "-X main.version=$(git describe)".
 var version = "dev"
 
+func init() { commands = append(commands, newVersionCmd) }
+
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:     "version",
