@@ -1,0 +1,293 @@
+package ring
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Ring is one io_uring instance, mapped into the process.
+type Ring struct {
+	fd       int
+	flags    uint32
+	features uint32
+
+	ringMem []byte // the SQ ring; with FeatSingleMmap the CQ ring too
+	cqMem   []byte // the CQ ring when it has its own mapping
+	sqeMem  []byte
+
+	sqHead, sqTail, sqFlags *uint32
+	sqMask, sqEntries       uint32
+	sqes                    []SQE
+	sqeTail                 uint32 // next SQE handed out by GetSQE
+	sqeHead                 uint32 // first SQE not yet published to the kernel
+
+	cqHead, cqTail, cqOverflow *uint32
+	cqMask, cqEntries          uint32
+	cqes                       []CQE
+
+	// The timeout of a waiting io_uring_enter, passed by address: kept here,
+	// in the Ring's heap object, rather than on the goroutine's stack.
+	waitTs  unix.Timespec
+	waitArg getEventsArg
+
+	// Counters for the owner: io_uring_enter calls, SQEs handed to the
+	// kernel, and SQPOLL thread wake-ups.
+	Enters, Submitted, Wakeups uint64
+}
+
+// Setup creates a ring with at least entries SQEs, as
+// io_uring_queue_init_params(3) does: io_uring_setup(2), then the mappings.
+// p says what to set up (flags, CQ size, SQPOLL CPU and idle time) and
+// receives what the kernel set up.
+func Setup(entries uint32, p *Params) (*Ring, error) {
+	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(p)), 0)
+	if errno != 0 {
+		return nil, os.NewSyscallError("io_uring_setup", errno)
+	}
+	r := &Ring{fd: int(fd), flags: p.Flags, features: p.Features}
+	if err := r.mmap(p); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Ring) mmap(p *Params) error {
+	sqSize := int(p.SQOff.Array + p.SQEntries*4)
+	cqSize := int(p.CQOff.CQEs + p.CQEntries*uint32(unsafe.Sizeof(CQE{})))
+	single := p.Features&FeatSingleMmap != 0
+	if single {
+		sqSize = max(sqSize, cqSize)
+	}
+	var err error
+	prot, flags := unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE
+	if r.ringMem, err = unix.Mmap(r.fd, offSQRing, sqSize, prot, flags); err != nil {
+		return os.NewSyscallError("mmap sq ring", err)
+	}
+	cq := r.ringMem
+	if !single {
+		if r.cqMem, err = unix.Mmap(r.fd, offCQRing, cqSize, prot, flags); err != nil {
+			return os.NewSyscallError("mmap cq ring", err)
+		}
+		cq = r.cqMem
+	}
+	if r.sqeMem, err = unix.Mmap(r.fd, offSQEs, int(p.SQEntries)*int(unsafe.Sizeof(SQE{})), prot, flags); err != nil {
+		return os.NewSyscallError("mmap sqes", err)
+	}
+	u32 := func(mem []byte, off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&mem[off])) }
+	r.sqHead, r.sqTail, r.sqFlags = u32(r.ringMem, p.SQOff.Head), u32(r.ringMem, p.SQOff.Tail), u32(r.ringMem, p.SQOff.Flags)
+	r.sqMask, r.sqEntries = *u32(r.ringMem, p.SQOff.RingMask), *u32(r.ringMem, p.SQOff.RingEntries)
+	r.sqes = unsafe.Slice((*SQE)(unsafe.Pointer(&r.sqeMem[0])), p.SQEntries)
+	// The SQ array maps ring slots to SQEs; like liburing, keep it the
+	// identity, written once, so slot i always means sqes[i].
+	array := unsafe.Slice(u32(r.ringMem, p.SQOff.Array), p.SQEntries)
+	for i := range array {
+		array[i] = uint32(i)
+	}
+	r.cqHead, r.cqTail, r.cqOverflow = u32(cq, p.CQOff.Head), u32(cq, p.CQOff.Tail), u32(cq, p.CQOff.Overflow)
+	r.cqMask, r.cqEntries = *u32(cq, p.CQOff.RingMask), *u32(cq, p.CQOff.RingEntries)
+	r.cqes = unsafe.Slice((*CQE)(unsafe.Pointer(&cq[p.CQOff.CQEs])), p.CQEntries)
+	return nil
+}
+
+// Close unmaps the ring and closes its descriptor, as io_uring_queue_exit(3).
+func (r *Ring) Close() error {
+	for _, m := range []*[]byte{&r.sqeMem, &r.cqMem, &r.ringMem} {
+		if *m != nil {
+			unix.Munmap(*m)
+			*m = nil
+		}
+	}
+	if r.fd < 0 {
+		return nil
+	}
+	err := unix.Close(r.fd)
+	r.fd = -1
+	return err
+}
+
+// Fd is the ring's descriptor (the target of a MSG_RING).
+func (r *Ring) Fd() int { return r.fd }
+
+// Flags are the setup flags the ring was created with.
+func (r *Ring) Flags() uint32 { return r.flags }
+
+// Features are the IORING_FEAT_* bits the kernel reported.
+func (r *Ring) Features() uint32 { return r.features }
+
+// SQEntries and CQEntries are the sizes of the two queues.
+func (r *Ring) SQEntries() uint32 { return r.sqEntries }
+func (r *Ring) CQEntries() uint32 { return r.cqEntries }
+
+// GetSQE returns the next free SQE, zeroed, or nil when the SQ is full (then
+// submit and try again), as io_uring_get_sqe(3).
+func (r *Ring) GetSQE() *SQE {
+	head := atomic.LoadUint32(r.sqHead)
+	if r.sqeTail-head >= r.sqEntries {
+		return nil
+	}
+	sqe := &r.sqes[r.sqeTail&r.sqMask]
+	r.sqeTail++
+	*sqe = SQE{}
+	return sqe
+}
+
+// SQReady is the number of SQEs handed out and not yet submitted
+// (io_uring_sq_ready(3)).
+func (r *Ring) SQReady() uint32 { return r.sqeTail - atomic.LoadUint32(r.sqHead) }
+
+// flushSQ publishes the SQEs handed out since the last flush by storing the
+// tail (release), and returns how many the kernel has yet to consume. It is
+// liburing's __io_uring_flush_sq.
+func (r *Ring) flushSQ() uint32 {
+	if tail := r.sqeTail; r.sqeHead != tail {
+		r.sqeHead = tail
+		atomic.StoreUint32(r.sqTail, tail)
+	}
+	return r.sqeTail - atomic.LoadUint32(r.sqHead)
+}
+
+// Submit hands the pending SQEs to the kernel without waiting, as
+// io_uring_submit(3). With SQPOLL the kernel thread picks them up by itself
+// and the call only enters the kernel to wake that thread when it sleeps.
+func (r *Ring) Submit() (int, error) {
+	return r.SubmitAndWaitTimeout(0, -1)
+}
+
+// SubmitAndWait submits and waits for at least waitNr completions, as
+// io_uring_submit_and_wait(3).
+func (r *Ring) SubmitAndWait(waitNr uint32) (int, error) {
+	return r.SubmitAndWaitTimeout(waitNr, -1)
+}
+
+// SubmitAndWaitTimeout submits and waits for waitNr completions or until
+// timeout passes, whichever comes first (timeout < 0: no limit), as
+// io_uring_submit_and_wait_timeout(3). The timeout is passed with
+// IORING_ENTER_EXT_ARG, so no timeout SQE (and CQE) is spent on it. On
+// timeout the error is unix.ETIME. It returns the number of SQEs submitted.
+func (r *Ring) SubmitAndWaitTimeout(waitNr uint32, timeout time.Duration) (int, error) {
+	pending := r.flushSQ()
+	var flags uint32
+	toSubmit := pending
+	if r.flags&SetupSQPoll != 0 {
+		// The SQ thread consumes the ring; the Go store of the tail in
+		// flushSQ is a full barrier, so this load sees its state after it.
+		if atomic.LoadUint32(r.sqFlags)&SQNeedWakeup != 0 {
+			flags |= EnterSQWakeup
+			r.Wakeups++
+		} else if waitNr == 0 && !r.cqNeedsFlush() {
+			r.Submitted += uint64(pending)
+			return int(pending), nil // nothing to enter the kernel for
+		}
+	}
+	if waitNr > 0 || r.cqNeedsEnter() {
+		flags |= EnterGetEvents
+	}
+	if toSubmit == 0 && flags == 0 {
+		return 0, nil
+	}
+	var arg *getEventsArg
+	if waitNr > 0 && timeout >= 0 {
+		r.waitTs = unix.NsecToTimespec(int64(timeout))
+		r.waitArg = getEventsArg{Ts: uint64(uintptr(unsafe.Pointer(&r.waitTs)))}
+		arg = &r.waitArg
+		flags |= EnterExtArg
+	}
+	n, err := r.enter(toSubmit, waitNr, flags, arg)
+	if n > 0 {
+		r.Submitted += uint64(n)
+	}
+	return n, err
+}
+
+// cqNeedsEnter reports whether completions can only be had by entering the
+// kernel with GETEVENTS: an overflowed CQ, task work pending (TASKRUN flag),
+// or DEFER_TASKRUN, where completions are posted only inside io_uring_enter.
+func (r *Ring) cqNeedsEnter() bool {
+	return r.flags&(SetupIOPoll|SetupDeferTaskrun) != 0 || r.cqNeedsFlush()
+}
+
+// cqNeedsFlush is liburing's cq_ring_needs_flush.
+func (r *Ring) cqNeedsFlush() bool {
+	return atomic.LoadUint32(r.sqFlags)&(SQCQOverflow|SQTaskrun) != 0
+}
+
+// enter is io_uring_enter(2). A call that may sleep (it waits for
+// completions) goes through Syscall6 so the runtime can run other goroutines
+// meanwhile; one that cannot sleep skips that bookkeeping with RawSyscall6.
+func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg *getEventsArg) (int, error) {
+	var argp, argsz uintptr
+	if arg != nil {
+		argp, argsz = uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)
+	}
+	r.Enters++
+	var n uintptr
+	var errno unix.Errno
+	for {
+		if minComplete > 0 {
+			n, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argsz)
+		} else {
+			n, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argsz)
+		}
+		if errno != unix.EINTR {
+			break
+		}
+	}
+	if errno != 0 {
+		if errno == unix.ETIME {
+			return int(n), errno
+		}
+		return int(n), os.NewSyscallError("io_uring_enter", errno)
+	}
+	return int(n), nil
+}
+
+// CQReady is the number of completions waiting (io_uring_cq_ready(3)).
+func (r *Ring) CQReady() uint32 {
+	return atomic.LoadUint32(r.cqTail) - *r.cqHead
+}
+
+// PeekBatchCQE fills cqes with pointers to up to len(cqes) waiting
+// completions and returns how many, without consuming them, as
+// io_uring_peek_batch_cqe(3). When none is visible but the kernel holds some
+// back (CQ overflow, or task work to run), it enters the kernel once to
+// flush them. Consume with CQAdvance.
+func (r *Ring) PeekBatchCQE(cqes []*CQE) int {
+	ready := r.CQReady()
+	if ready == 0 && r.cqNeedsFlush() {
+		r.enter(0, 0, EnterGetEvents, nil)
+		ready = r.CQReady()
+	}
+	n := min(int(ready), len(cqes))
+	head := *r.cqHead
+	for i := 0; i < n; i++ {
+		cqes[i] = &r.cqes[(head+uint32(i))&r.cqMask]
+	}
+	return n
+}
+
+// CQAdvance marks n completions consumed (io_uring_cq_advance(3)): the
+// release store of the head tells the kernel their slots are free.
+func (r *Ring) CQAdvance(n uint32) {
+	if n > 0 {
+		atomic.StoreUint32(r.cqHead, *r.cqHead+n)
+	}
+}
+
+// Overflow is the number of completions the kernel dropped because the CQ
+// was full (only without IORING_FEAT_NODROP).
+func (r *Ring) Overflow() uint32 { return atomic.LoadUint32(r.cqOverflow) }
+
+// register is io_uring_register(2).
+func (r *Ring) register(op uintptr, arg unsafe.Pointer, nr uintptr) error {
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), op, uintptr(arg), nr, 0, 0)
+	if errno != 0 {
+		return os.NewSyscallError(fmt.Sprintf("io_uring_register(%d)", op), errno)
+	}
+	return nil
+}
