@@ -500,3 +500,55 @@ func TestErrorKinds(t *testing.T) {
 		t.Fatal("out of range name")
 	}
 }
+
+// TestMemo: a parser reusing the previous request's header section gives
+// exactly what parsing it afresh gives, and notices any difference.
+func TestMemo(t *testing.T) {
+	head := "Host: example.com\r\nConnection: keep-alive\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+	seq := []string{
+		"POST /a HTTP/1.1\r\n" + head + "abc",
+		"POST /b?x=1 HTTP/1.1\r\n" + head + "def", // same section, another line
+		"POST /c HTTP/1.0\r\n" + head + "ghi",     // same section: 1.0 ignores Expect, closes
+		"POST /a HTTP/1.1\r\n" + strings.Replace(head, "3\r\n", "4\r\n", 1) + "abcd",
+		"POST /a HTTP/1.1\r\n" + head + "abc",
+		"GET http://other:81/x HTTP/1.1\r\n" + head + "xyz", // Host from the target
+		"POST /a HTTP/1.1\r\n" + strings.Replace(head, "Host: example.com\r\n", "Host: a\r\nHost: b\r\n", 1) + "abc",
+	}
+	p := NewParser(Limits{})
+	for i, in := range seq {
+		n, err := p.Parse([]byte(in))
+		got := snapshot(p, n, err)
+		if want := parseAll(Limits{}, in); got != want {
+			t.Fatalf("request %d:\ngot  %+v\nwant %+v", i, got, want)
+		}
+		if err != nil {
+			p = NewParser(Limits{}) // a rejected request ends the connection
+		}
+	}
+}
+
+// FuzzParseSequence: one parser reading requests one after another (and so
+// reusing what it remembers of the last) agrees with a fresh parser for each.
+func FuzzParseSequence(f *testing.F) {
+	for _, s := range fuzzSeeds() {
+		f.Add([]byte(s), []byte(s))
+	}
+	f.Add([]byte(techEmpowerRequest), []byte(strings.Replace(techEmpowerRequest, "tfb-server", "tfb-servex", 1)))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		stream := append(bytes.Clone(a), b...)
+		p := NewParser(Limits{MaxBody: 1 << 16})
+		for off := 0; off < len(stream); {
+			fresh := NewParser(Limits{MaxBody: 1 << 16})
+			n, err := p.Parse(bytes.Clone(stream[off:]))
+			got := snapshot(p, n, err)
+			n2, err2 := fresh.Parse(bytes.Clone(stream[off:]))
+			if want := snapshot(fresh, n2, err2); got != want {
+				t.Fatalf("at %d:\ngot  %+v\nwant %+v", off, got, want)
+			}
+			if err != nil {
+				return
+			}
+			off += n
+		}
+	})
+}

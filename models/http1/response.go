@@ -25,6 +25,14 @@ type ResponseWriter struct {
 	close   bool   // the connection closes after this response
 	written bool
 	status  int
+
+	// The head of the last 200 response with a body, up to and including
+	// "Content-Length: ", and what it was built from: a connection answering
+	// the same way request after request copies it in one piece, and builds
+	// it again only when the second (and so the Date) changes.
+	cached     []byte
+	cachedType string
+	cachedDate *dateLines
 }
 
 // Begin starts the response to req, to be appended to out. closing reports
@@ -85,23 +93,20 @@ func (w *ResponseWriter) Write(status int, contentType string, body []byte) {
 	w.written, w.status = true, status
 	noBody := status < 200 || status == 204 || status == 304
 	b := w.out
-	if status == 200 {
-		b = append(b, "HTTP/1.1 200 OK\r\nServer: "+ServerName...)
-	} else {
-		b = appendStatusLine(b, status)
-		b = append(b, "Server: "+ServerName...)
-	}
-	if contentType != "" {
-		b = append(b, "\r\nContent-Type: "...)
-		b = append(b, contentType...)
-	}
-	// The Date line and the name of the next one come preformatted, in one
-	// copy, from the clock.
-	if noBody {
-		b = append(b, clock().dateLine[:len("\r\nDate: ")+dateLen]...)
-	} else {
-		b = append(b, clock().dateLine[:]...)
+	if status == 200 && !noBody {
+		if d := clock(); d != w.cachedDate || contentType != w.cachedType {
+			w.cached = append(w.cached[:0], "HTTP/1.1 200 OK\r\nServer: "+ServerName...)
+			if contentType != "" {
+				w.cached = append(w.cached, "\r\nContent-Type: "...)
+				w.cached = append(w.cached, contentType...)
+			}
+			w.cached = append(w.cached, d.dateLine[:]...)
+			w.cachedDate, w.cachedType = d, contentType
+		}
+		b = append(b, w.cached...)
 		b = strconv.AppendInt(b, int64(len(body)), 10)
+	} else {
+		b = w.appendHead(b, status, contentType, noBody, len(body))
 	}
 	switch {
 	case w.close:
@@ -120,6 +125,28 @@ func (w *ResponseWriter) Write(status int, contentType string, body []byte) {
 		b = append(b, body...)
 	}
 	w.out = b
+}
+
+// appendHead appends the status line and the Server, Content-Type, Date
+// and Content-Length lines, without the CRLF that ends the last.
+func (w *ResponseWriter) appendHead(b []byte, status int, contentType string, noBody bool, n int) []byte {
+	if status == 200 {
+		b = append(b, "HTTP/1.1 200 OK\r\nServer: "+ServerName...)
+	} else {
+		b = appendStatusLine(b, status)
+		b = append(b, "Server: "+ServerName...)
+	}
+	if contentType != "" {
+		b = append(b, "\r\nContent-Type: "...)
+		b = append(b, contentType...)
+	}
+	// The Date line and the name of the next one come preformatted, in one
+	// copy, from the clock.
+	if noBody {
+		return append(b, clock().dateLine[:len("\r\nDate: ")+dateLen]...)
+	}
+	b = append(b, clock().dateLine[:]...)
+	return strconv.AppendInt(b, int64(n), 10)
 }
 
 // WriteString is Write with a string body.
