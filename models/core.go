@@ -42,6 +42,10 @@ type Model struct {
 	// so that every way the model can work is tested (both accept modes,
 	// both triggers, ...). None means the defaults only.
 	Variants []Variant
+	// Validate checks what single knobs cannot: combinations (SQPOLL with a
+	// taskrun mode the kernel refuses, say). Optional; its error should name
+	// the knobs and the way out.
+	Validate func(Values) error
 	// Available reports why the model cannot run on this machine (io_uring
 	// disabled, say), or nil.
 	Available func() error
@@ -97,6 +101,9 @@ var CommonKnobs = []Knob{
 // the Config to start it with.
 func NewConfig(m Model, a app.App, settings []string) (Config, error) {
 	vs, err := ParseKnobs(m.AllKnobs(), settings)
+	if err == nil && m.Validate != nil {
+		err = m.Validate(vs)
+	}
 	if err != nil {
 		return Config{}, fmt.Errorf("model %s: %w", m.Name, err)
 	}
@@ -128,7 +135,11 @@ func Register(m Model) {
 		panic("models: " + m.Name + ": " + err.Error())
 	}
 	for _, v := range m.Variants {
-		if _, err := ParseKnobs(m.AllKnobs(), v.Knobs); err != nil {
+		vs, err := ParseKnobs(m.AllKnobs(), v.Knobs)
+		if err == nil && m.Validate != nil {
+			err = m.Validate(vs)
+		}
+		if err != nil {
 			panic("models: " + m.Name + " variant " + v.Name + ": " + err.Error())
 		}
 	}

@@ -18,37 +18,60 @@ type Counter uint16
 // syscall counters by the cores that make those calls themselves (netstd's
 // epoll_wait, for one, happens inside the Go runtime and is not seen).
 const (
-	Accepted        Counter = iota // connections accepted
-	Closed                         // connections closed
-	Rejected                       // connections closed at accept because max_conns was reached
-	AcceptErrors                   // accept failures (EMFILE, ENFILE, ...) that caused a back-off
-	Requests                       // requests answered (rejected ones included)
-	BytesIn                        // bytes read from clients
-	BytesOut                       // bytes written to clients
-	Status1xx                      // responses by status class
-	Status2xx                      //
-	Status3xx                      //
-	Status4xx                      //
-	Status5xx                      //
-	IdleTimeouts                   // connections closed by idle_timeout
-	HeaderTimeouts                 // connections closed by header_timeout
-	SysAccept                      // syscalls by kind
-	SysRead                        //
-	SysWrite                       //
-	SysClose                       //
-	SysShutdown                    //
-	SysEpollWait                   //
-	SysEpollCtl                    //
-	SysIOUringEnter                //
-	ReadEAGAIN                     // reads that found nothing (EAGAIN)
-	WriteEAGAIN                    // writes that found the socket buffer full
-	PartialWrites                  // writes that sent less than asked
-	EpollEvents                    // events epoll_wait returned (per call: events per wait)
-	parseErrors                    // first of the parse-error counters, one per http1.ErrorKind
+	Accepted        Counter                                   = iota // connections accepted
+	Closed                                                           // connections closed
+	Rejected                                                         // connections closed at accept because max_conns was reached
+	AcceptErrors                                                     // accept failures (EMFILE, ENFILE, ...) that caused a back-off
+	Requests                                                         // requests answered (rejected ones included)
+	BytesIn                                                          // bytes read from clients
+	BytesOut                                                         // bytes written to clients
+	Status1xx                                                        // responses by status class
+	Status2xx                                                        //
+	Status3xx                                                        //
+	Status4xx                                                        //
+	Status5xx                                                        //
+	IdleTimeouts                                                     // connections closed by idle_timeout
+	HeaderTimeouts                                                   // connections closed by header_timeout
+	SysAccept                                                        // syscalls by kind
+	SysRead                                                          //
+	SysWrite                                                         //
+	SysClose                                                         //
+	SysShutdown                                                      //
+	SysEpollWait                                                     //
+	SysEpollCtl                                                      //
+	SysIOUringEnter                                                  //
+	ReadEAGAIN                                                       // reads that found nothing (EAGAIN)
+	WriteEAGAIN                                                      // writes that found the socket buffer full
+	PartialWrites                                                    // writes that sent less than asked
+	EpollEvents                                                      // events epoll_wait returned (per call: events per wait)
+	SQEs                                                             // io_uring: SQEs submitted
+	CQEs                                                             // io_uring: CQEs reaped
+	BufExhausted                                                     // io_uring: receives that found the buffer ring empty (-ENOBUFS)
+	Rearms                                                           // io_uring: multishot operations armed again after they ended
+	SQPollWakeups                                                    // io_uring: io_uring_enter calls made only to wake the SQPOLL thread
+	CQEsPerEnter                                                     // io_uring: first of the buckets of CQEs reaped per io_uring_enter
+	parseErrors     = CQEsPerEnter + Counter(len(CQEBuckets))        // first of the parse-error counters, one per http1.ErrorKind
 
 	// NumCounters is the number of counters.
 	NumCounters = parseErrors + Counter(http1.NumErrorKinds)
 )
+
+// CQEBuckets are the buckets of the histogram of CQEs reaped per
+// io_uring_enter: a counter each, powers of two wide.
+var CQEBuckets = [...]struct {
+	Max  int // inclusive
+	Name string
+}{{0, "0"}, {1, "1"}, {3, "2_3"}, {7, "4_7"}, {15, "8_15"}, {31, "16_31"}, {63, "32_63"}, {1 << 62, "64_up"}}
+
+// CountCQEs adds one enter that reaped n CQEs to the histogram.
+func (c *Counters) CountCQEs(n int) {
+	for i, b := range CQEBuckets {
+		if n <= b.Max {
+			c[CQEsPerEnter+Counter(i)]++
+			return
+		}
+	}
+}
 
 // ParseError is the counter of requests rejected for kind k.
 func ParseError(k http1.ErrorKind) Counter { return parseErrors + Counter(k) }
@@ -61,7 +84,11 @@ var counterNames = func() (n [NumCounters]string) {
 		"sys_accept", "sys_read", "sys_write", "sys_close", "sys_shutdown",
 		"sys_epoll_wait", "sys_epoll_ctl", "sys_io_uring_enter",
 		"read_eagain", "write_eagain", "partial_writes", "epoll_events",
+		"sqes_submitted", "cqes_reaped", "buffer_ring_exhausted", "multishot_rearms", "sqpoll_wakeups",
 	})
+	for i, b := range CQEBuckets {
+		n[CQEsPerEnter+Counter(i)] = "cqes_per_enter_" + b.Name
+	}
 	for k := http1.ErrorKind(0); k < http1.NumErrorKinds; k++ {
 		n[ParseError(k)] = "parse_error_" + k.Name()
 	}

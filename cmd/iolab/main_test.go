@@ -236,3 +236,31 @@ func TestServeSignal(t *testing.T) {
 		t.Fatalf("stats %s: %v", b, err)
 	}
 }
+
+func TestProbe(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"probe"}, &out, io.Discard); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"kernel", "io_uring", "RLIMIT_MEMLOCK", "RLIMIT_NOFILE"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("probe output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := run([]string{"probe", "--json"}, &out, io.Discard); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var r struct {
+		Kernel  string `json:"kernel"`
+		Enabled bool   `json:"io_uring_enabled"`
+		Why     string `json:"why_not"`
+		Ops     []string
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Kernel == "" || r.Enabled == (r.Why != "") || r.Enabled && len(r.Ops) == 0 {
+		t.Fatalf("probe JSON %+v", r)
+	}
+}

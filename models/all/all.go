@@ -6,4 +6,5 @@ package all
 import (
 	_ "iolab/models/epoll"
 	_ "iolab/models/netstd"
+	_ "iolab/models/uring"
 )

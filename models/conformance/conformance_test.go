@@ -37,11 +37,18 @@ var suiteApp = func() app.App {
 	}
 	return app.App{Name: "conformance", Handler: app.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
 		if string(r.Path) == "/slow" {
+			if started, ok := slowStarted.LoadAndDelete(string(r.Body)); ok {
+				close(started.(chan struct{})) // the test may now stop the server
+			}
 			time.Sleep(slowHandler)
 		}
 		echo.Handler.Serve(w, r)
 	})}
 }()
+
+// slowStarted maps the body of a /slow request to a channel its handler
+// closes on entry, so a test knows the request is in flight.
+var slowStarted sync.Map
 
 // eachCore runs f for every registered model and each of its variants, in
 // parallel, each with its own server.
@@ -495,8 +502,15 @@ func TestGracefulStop(t *testing.T) {
 		n := 1 // responses the burst has received
 
 		slow := dial(t, addr)
-		slow.send(post("/slow", "in flight"))
-		time.Sleep(slowHandler / 3) // the slow request is in its handler
+		token := "in flight " + t.Name()
+		started := make(chan struct{})
+		slowStarted.Store(token, started)
+		slow.send(post("/slow", token))
+		select {
+		case <-started: // the slow request is in its handler
+		case <-time.After(5 * time.Second):
+			t.Fatal("the slow request never reached its handler")
+		}
 		stopped := make(chan error, 1)
 		begin := time.Now()
 		go func() {
@@ -505,7 +519,7 @@ func TestGracefulStop(t *testing.T) {
 			stopped <- core.Stop(ctx)
 		}()
 
-		if r := slow.read("POST"); r.status != 200 || r.body != "in flight" {
+		if r := slow.read("POST"); r.status != 200 || r.body != token {
 			t.Fatalf("in-flight request: %d %q", r.status, r.body)
 		}
 		slow.closed()
@@ -588,7 +602,11 @@ func TestStats(t *testing.T) {
 				t.Errorf("%s = %d, want %d", k.Name(), got, v)
 			}
 		}
-		if st.Get(models.BytesIn) == 0 || st.Get(models.BytesOut) == 0 || st.Get(models.SysRead) == 0 || st.Get(models.SysWrite) == 0 {
+		var syscalls uint64
+		for c := models.SysAccept; c <= models.SysIOUringEnter; c++ {
+			syscalls += st.Get(c)
+		}
+		if st.Get(models.BytesIn) == 0 || st.Get(models.BytesOut) == 0 || syscalls == 0 {
 			t.Errorf("byte and syscall counters not kept: %+v", st.Counters)
 		}
 	})

@@ -29,11 +29,6 @@ const (
 	pooledBuffers = 512
 )
 
-// epoch anchors the loops' monotonic clock.
-var epoch = time.Now()
-
-func nanotime() int64 { return int64(time.Since(epoch)) }
-
 // loop is one event loop: an epoll instance, the connections registered in
 // it, and everything they use. Only its own thread touches it, except the
 // inbox (the acceptor's hand-over) and load.
@@ -134,11 +129,11 @@ func (l *loop) hand(fds []int) {
 func (l *loop) run() {
 	runtime.LockOSThread()
 	defer l.s.running.Done()
-	l.now = nanotime()
+	l.now = deadline.Now()
 	for {
 		n, err := wait(l.epfd, l.events, l.waitTimeout())
 		l.c[models.SysEpollWait]++
-		l.now = nanotime()
+		l.now = deadline.Now()
 		if err != 0 {
 			if err != unix.EINTR {
 				l.s.fail(os.NewSyscallError("epoll_wait", err))
@@ -221,7 +216,7 @@ func (l *loop) acceptAll() {
 		l.c[models.SysAccept]++
 		if err != 0 {
 			l.lnReady = false
-			if isOutOfResources(err) {
+			if sock.OutOfResources(err) {
 				// Back off instead of spinning: the listener stays
 				// readable while the accept queue is not empty. A
 				// connection closing here retries at once.

@@ -194,10 +194,6 @@ func (s *Server) Stop(ctx context.Context) error {
 	return err
 }
 
-func isOutOfResources(e unix.Errno) bool {
-	return e == unix.EMFILE || e == unix.ENFILE || e == unix.ENOBUFS || e == unix.ENOMEM
-}
-
 // eventfd makes the descriptor that wakes a loop.
 func eventfd() (int, error) {
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
@@ -319,7 +315,7 @@ func (a *acceptor) acceptAll() (outOfResources bool) {
 		fd, err := accept4(a.lnfd)
 		a.c[models.SysAccept]++
 		if err != 0 {
-			if isOutOfResources(err) {
+			if sock.OutOfResources(err) {
 				a.c[models.AcceptErrors]++
 				outOfResources = true
 			} else if err != unix.EAGAIN {

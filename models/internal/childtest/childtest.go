@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,8 +35,12 @@ type Spec struct {
 	Knobs []string `json:"knobs"`
 	// NoFile, when not 0, lowers the child's RLIMIT_NOFILE soft limit.
 	NoFile uint64 `json:"nofile"`
-	// CPU, when not -1, pins the child to that CPU.
-	CPU int `json:"cpu"`
+	// Pin pins the child to CPU.
+	Pin bool `json:"pin"`
+	CPU int  `json:"cpu"`
+	// DenyIOURing makes io_uring_setup fail in the child (a seccomp
+	// filter), to test how a core behaves where io_uring is refused.
+	DenyIOURing bool `json:"deny_io_uring"`
 	// Report is where the child writes its models.Report when stopped.
 	Report string `json:"report"`
 }
@@ -57,8 +62,13 @@ func serve(specJSON string) error {
 	if err := json.Unmarshal([]byte(specJSON), &s); err != nil {
 		return err
 	}
-	if s.CPU >= 0 {
+	if s.Pin {
 		if err := pin(s.CPU); err != nil {
+			return err
+		}
+	}
+	if s.DenyIOURing {
+		if err := denyIOURing(); err != nil {
 			return err
 		}
 	}
@@ -79,6 +89,7 @@ func serve(specJSON string) error {
 	began := time.Now()
 	core, err := models.Start(s.Model, a, "127.0.0.1:0", s.Knobs)
 	if err != nil {
+		fmt.Printf("ERR %v\n", err)
 		return err
 	}
 	fmt.Printf("ADDR %s\n", core.Addr())
@@ -114,8 +125,18 @@ type Child struct {
 // at the end of the test if the test has not stopped it.
 func Start(t testing.TB, model, appName string, knobs []string, cpu int, nofile uint64) *Child {
 	t.Helper()
-	spec := Spec{Model: model, App: appName, Knobs: knobs, CPU: cpu, NoFile: nofile,
-		Report: filepath.Join(t.TempDir(), "report.json")}
+	c, err := StartSpec(t, Spec{Model: model, App: appName, Knobs: knobs, Pin: cpu >= 0, CPU: cpu, NoFile: nofile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// StartSpec starts a child as spec says and returns it, or the error with
+// which it failed to start (what models.Start said in the child).
+func StartSpec(t testing.TB, spec Spec) (*Child, error) {
+	t.Helper()
+	spec.Report = filepath.Join(t.TempDir(), "report.json")
 	b, _ := json.Marshal(spec)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envSpec+"="+string(b))
@@ -135,20 +156,30 @@ func Start(t testing.TB, model, appName string, knobs []string, cpu int, nofile 
 		}
 	})
 	lines := bufio.NewScanner(out)
-	addr := make(chan string, 1)
+	started := make(chan string, 1)
 	go func() {
 		for lines.Scan() {
-			if a, ok := strings.CutPrefix(lines.Text(), "ADDR "); ok {
-				addr <- a
+			if line := lines.Text(); strings.HasPrefix(line, "ADDR ") || strings.HasPrefix(line, "ERR ") {
+				started <- line
 			}
 		}
+		close(started)
 	}()
 	select {
-	case c.Addr = <-addr:
+	case line, ok := <-started:
+		if a, isAddr := strings.CutPrefix(line, "ADDR "); isAddr {
+			c.Addr = a
+			return c, nil
+		}
+		c.cmd.Wait()
+		if !ok {
+			return nil, fmt.Errorf("the server child exited: %v", c.cmd.ProcessState)
+		}
+		return nil, errors.New(strings.TrimPrefix(line, "ERR "))
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server child did not start")
 	}
-	return c
+	return nil, nil
 }
 
 // Stop sends SIGTERM, waits for the child to exit (within 15 s) and returns

@@ -9,6 +9,8 @@
 // the heap once per timeout period, not once per request.
 package deadline
 
+import "time"
+
 // Heap is a min-heap of (due, value) pairs. The zero value is empty and ready.
 type Heap[T any] struct {
 	items []item[T]
@@ -72,3 +74,10 @@ func (h *Heap[T]) Pop() (int64, T) {
 	}
 	return top.due, top.v
 }
+
+// epoch anchors Now.
+var epoch = time.Now()
+
+// Now is a monotonic clock in nanoseconds, the one loops keep their
+// deadlines in.
+func Now() int64 { return int64(time.Since(epoch)) }

@@ -114,3 +114,10 @@ func tcpAddr(sa unix.Sockaddr) *net.TCPAddr {
 	}
 	return &net.TCPAddr{}
 }
+
+// OutOfResources reports an accept error that means "no descriptor or
+// memory for another connection now": a reason to back off and retry, not to
+// give up.
+func OutOfResources(e unix.Errno) bool {
+	return e == unix.EMFILE || e == unix.ENFILE || e == unix.ENOBUFS || e == unix.ENOMEM
+}

@@ -76,6 +76,12 @@ func (s *SQE) PrepSend(fd int, p unsafe.Pointer, n int, flags uint32) {
 	s.OpFlags = flags
 }
 
+// PrepRead mirrors io_uring_prep_read(3). offset -1 (all ones) means the
+// file's current position, which is what a pipe or an eventfd wants.
+func (s *SQE) PrepRead(fd int, buf []byte, offset uint64) {
+	s.prepRW(OpRead, fd, uintptr(unsafe.Pointer(&buf[0])), uint32(len(buf)), offset)
+}
+
 // PrepClose mirrors io_uring_prep_close(3).
 func (s *SQE) PrepClose(fd int) { s.prepRW(OpClose, fd, 0, 0, 0) }
 

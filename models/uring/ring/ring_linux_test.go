@@ -405,6 +405,26 @@ func TestIncrementalBuffers(t *testing.T) {
 	}
 }
 
+// TestReadEventfd: a read on an eventfd completes when another thread
+// writes to it, which is how a reactor is woken.
+func TestReadEventfd(t *testing.T) {
+	r := newRing(t, 8, nil)
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(efd)
+	buf := mmap(t, 4096)
+	s := sqe(t, r)
+	s.PrepRead(efd, buf[:8], ^uint64(0))
+	s.SetData64(61)
+	r.Submit()
+	go unix.Write(efd, []byte{3, 0, 0, 0, 0, 0, 0, 0})
+	if c := wait(t, r, 1)[0]; c.UserData != 61 || c.Res != 8 || buf[0] != 3 {
+		t.Fatalf("%+v %v", c, buf[:8])
+	}
+}
+
 func TestCancelFd(t *testing.T) {
 	r := newRing(t, 8, nil)
 	a, _ := socketpair(t)

@@ -1,0 +1,334 @@
+package uring
+
+import (
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"iolab/models"
+	"iolab/models/uring/ring"
+)
+
+// conn is one connection's state. It belongs to its reactor.
+type conn struct {
+	fd   int // -1 once closed
+	gen  uint32
+	sess models.Session
+
+	// in holds the bytes of an incomplete request, copied out of the
+	// provided buffer they arrived in (which goes back to the kernel at
+	// once). It is on the Go heap: the kernel never sees it.
+	in []byte
+	// out accumulates the responses of this pass; snd is the buffer of
+	// the send in flight (snd[sndOff:] not yet sent). Both come from the
+	// reactor's mapped pool, unless Serve outgrew one onto the heap; a heap
+	// buffer is pinned while the kernel reads it.
+	out, snd             []byte
+	outMapped, sndMapped bool
+	sndOff               int
+	pin                  runtime.Pinner
+
+	lastActive, headStart int64
+	due, timerAt          int64
+	timerSet              bool
+
+	recvArmed  bool // a multishot recv is in flight
+	sending    bool // a send is in flight
+	dirty      bool // on the reactor's dirty list
+	paused     bool // receive cancelled: output above the high-water mark
+	closing    bool // close once the output is sent
+	peerClosed bool // the client shut its side
+	lingering  bool // our write side is shut; input is dropped until EOF
+	shut       bool // shut down both ways; closed once nothing is in flight
+}
+
+// wantsRecv reports whether the connection should have a receive armed.
+func (c *conn) wantsRecv() bool {
+	return !c.recvArmed && !c.shut && !c.paused && !c.peerClosed
+}
+
+func (r *reactor) newConn(fd int) *conn {
+	var c *conn
+	if n := len(r.free); n > 0 {
+		c = r.free[n-1]
+		r.free = r.free[:n-1]
+	} else {
+		c = new(conn)
+	}
+	r.gen++
+	sess, in := c.sess, c.in[:0] // keep the parser's and the input's memory
+	*c = conn{fd: fd, gen: r.gen & 0xffffff, sess: sess, in: in}
+	c.sess.Init(&r.s.cfg, &r.c)
+	for fd >= len(r.conns) {
+		r.conns = append(r.conns, make([]*conn, max(64, len(r.conns)))...)
+	}
+	r.conns[fd] = c
+	r.open++
+	return c
+}
+
+// armRecv arms the connection's multishot receive on the reactor's buffer
+// group.
+func (r *reactor) armRecv(c *conn) {
+	sqe := r.getSQE()
+	sqe.PrepRecvMultishot(c.fd, 0)
+	sqe.SetBufferSelect(r.br.Group())
+	sqe.SetData64(pack(opRecv, c.gen, c.fd))
+	c.recvArmed = true
+}
+
+func (r *reactor) recycle(bid uint16) {
+	size := r.s.opts.bufSize
+	r.br.Add(unsafe.Pointer(&r.bufs[int(bid)*size]), uint32(size), bid, r.recycled)
+	r.recycled++
+}
+
+func (r *reactor) onRecv(c *conn, cqe *ring.CQE) {
+	more := cqe.Flags&ring.CQEFMore != 0
+	if !more {
+		c.recvArmed = false
+	}
+	switch res := cqe.Res; {
+	case res > 0:
+		bid := cqe.BufferID()
+		size := r.s.opts.bufSize
+		data := r.bufs[int(bid)*size : int(bid)*size+int(res)]
+		r.c[models.BytesIn] += uint64(res)
+		if !c.lingering && !c.shut && !c.closing {
+			r.consume(c, data)
+		}
+		r.recycle(bid) // parsed: the kernel may have it back
+		if !more && c.wantsRecv() {
+			r.starved = append(r.starved, ref{c, c.gen})
+		}
+	case res == 0:
+		c.peerClosed = true // end of stream: no more CQEs from this receive
+		if c.lingering {
+			r.close(c)
+		}
+	case res == -int32(unix.ENOBUFS):
+		// The buffer ring ran dry: the receive has ended. Buffers go back
+		// at the end of this pass; arm it again then. Nothing is lost: the
+		// data waits in the socket.
+		r.c[models.BufExhausted]++
+		if c.wantsRecv() {
+			r.starved = append(r.starved, ref{c, c.gen})
+		}
+	case res == -int32(unix.ECANCELED):
+		// cancelled by us (back-pressure or closing)
+	default:
+		r.close(c) // reset, or worse
+	}
+	r.settle(c)
+}
+
+// consume parses what arrived, straight from the provided buffer when no
+// earlier bytes wait, and answers every complete request.
+func (r *reactor) consume(c *conn, data []byte) {
+	if c.out == nil {
+		c.out, c.outMapped = r.getOut(), true
+	}
+	var used int
+	var out []byte
+	var closing bool
+	if len(c.in) == 0 {
+		used, out, closing = c.sess.Serve(data, c.out)
+		if used < len(data) {
+			c.in = append(c.in, data[used:]...)
+			c.headStart = r.now
+		}
+	} else {
+		c.in = append(c.in, data...)
+		used, out, closing = c.sess.Serve(c.in, c.out)
+		rest := copy(c.in, c.in[used:])
+		c.in = c.in[:rest]
+		if rest > 0 && used > 0 {
+			c.headStart = r.now
+		}
+	}
+	if c.outMapped && unsafe.SliceData(out) != unsafe.SliceData(c.out) {
+		r.putOut(c.out, true) // Serve outgrew the mapped buffer onto the heap
+		c.outMapped = false
+	}
+	c.out = out
+	c.lastActive = r.now
+	if closing {
+		c.closing = true
+	}
+	if len(out) > 0 && !c.dirty {
+		c.dirty = true
+		r.dirty = append(r.dirty, ref{c, c.gen})
+	}
+	if pending := len(c.out) + len(c.snd) - c.sndOff; pending >= r.s.opts.highWater && c.recvArmed && !c.paused {
+		// Back-pressure: stop receiving until the output drains.
+		c.paused = true
+		sqe := r.getSQE()
+		sqe.PrepCancel64(pack(opRecv, c.gen, c.fd), 0)
+		sqe.SetData64(pack(opCancel, 0, 0))
+	}
+}
+
+// send starts sending the output of this pass, unless a send is in flight
+// (then it goes when that one completes): one send in flight per
+// connection keeps responses in order.
+func (r *reactor) send(c *conn) {
+	if c.sending || len(c.out) == 0 || c.shut {
+		return
+	}
+	c.snd, c.sndMapped, c.sndOff = c.out, c.outMapped, 0
+	c.out, c.outMapped = nil, false
+	if !c.sndMapped {
+		c.pin.Pin(&c.snd[0]) // a heap buffer must stay put until the CQE
+	}
+	r.submitSend(c)
+}
+
+func (r *reactor) submitSend(c *conn) {
+	sqe := r.getSQE()
+	sqe.PrepSend(c.fd, unsafe.Pointer(&c.snd[c.sndOff]), len(c.snd)-c.sndOff, unix.MSG_NOSIGNAL)
+	sqe.SetData64(pack(opSend, c.gen, c.fd))
+	c.sending = true
+}
+
+func (r *reactor) onSend(c *conn, cqe *ring.CQE) {
+	c.sending = false
+	if cqe.Res < 0 {
+		r.releaseSnd(c)
+		r.close(c) // EPIPE, ECONNRESET: the client is gone
+		r.settle(c)
+		return
+	}
+	r.c[models.BytesOut] += uint64(cqe.Res)
+	c.lastActive = r.now
+	if c.sndOff += int(cqe.Res); c.sndOff < len(c.snd) {
+		r.c[models.PartialWrites]++
+		r.submitSend(c) // the rest, still one send in flight
+		return
+	}
+	r.releaseSnd(c)
+	switch {
+	case len(c.out) > 0:
+		r.send(c)
+	case c.closing:
+		r.startLinger(c)
+	case c.paused:
+		c.paused = false
+		if c.wantsRecv() {
+			r.c[models.Rearms]++
+			r.armRecv(c)
+		}
+	}
+	r.settle(c)
+}
+
+func (r *reactor) releaseSnd(c *conn) {
+	if c.snd == nil {
+		return
+	}
+	if c.sndMapped {
+		r.putOut(c.snd, true)
+	} else {
+		c.pin.Unpin()
+	}
+	c.snd, c.sndMapped, c.sndOff = nil, false, 0
+}
+
+// settle ends a connection's turn: close it when the client has gone and
+// nothing is owed, give idle buffers back, set its deadline.
+func (r *reactor) settle(c *conn) {
+	if c.fd < 0 {
+		return
+	}
+	if c.shut {
+		r.finish(c)
+		return
+	}
+	pending := c.sending || len(c.out) > 0
+	if c.peerClosed && !pending {
+		r.close(c)
+		r.finish(c)
+		return
+	}
+	if !pending && c.out != nil {
+		r.putOut(c.out, c.outMapped)
+		c.out, c.outMapped = nil, false
+	}
+	if len(c.in) == 0 && cap(c.in) > 4096 {
+		c.in = nil // an idle connection keeps no large input buffer
+	}
+	due := c.lastActive + int64(r.s.cfg.IdleTimeout)
+	switch {
+	case c.lingering:
+		due = c.due
+	case len(c.in) > 0 && c.sess.InHead():
+		due = c.headStart + int64(r.s.cfg.HeaderTimeout)
+	}
+	r.setDue(c, due)
+}
+
+// startLinger begins closing after the last response: the write side is
+// shut (the client reads the response, then end of stream), and the receive
+// stays armed to read and drop what the client still sends, until it closes
+// or lingerTime passes; closing with unread input would send a reset, which
+// can destroy the response before the client reads it.
+func (r *reactor) startLinger(c *conn) {
+	r.c[models.SysShutdown]++
+	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+		r.close(c)
+		return
+	}
+	c.lingering, c.closing, c.paused = true, false, false
+	c.in = c.in[:0]
+	if c.peerClosed {
+		r.close(c)
+		return
+	}
+	if c.wantsRecv() {
+		r.armRecv(c)
+	}
+	c.due = r.now + lingerTime
+	r.setDue(c, c.due)
+}
+
+// close shuts the socket both ways, which ends its multishot receive (the
+// ring holds its own reference to the socket, so closing the descriptor
+// alone would not), and frees the connection once nothing is in flight.
+func (r *reactor) close(c *conn) {
+	if c.shut || c.fd < 0 {
+		return
+	}
+	c.shut = true
+	r.c[models.SysShutdown]++
+	unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	r.finish(c)
+}
+
+func (r *reactor) finish(c *conn) {
+	if c.fd < 0 || !c.shut || c.recvArmed || c.sending {
+		return
+	}
+	unix.Close(c.fd)
+	r.c[models.SysClose]++
+	r.c[models.Closed]++
+	r.conns[c.fd] = nil
+	c.fd = -1
+	if c.out != nil {
+		r.putOut(c.out, c.outMapped)
+		c.out, c.outMapped = nil, false
+	}
+	r.releaseSnd(c)
+	if cap(c.in) > 4096 {
+		c.in = nil
+	}
+	r.open--
+	r.s.open.Add(-1)
+	r.load.Add(-1)
+	r.free = append(r.free, c)
+	if r.acceptPause != 0 {
+		r.acceptPause = r.now // a descriptor is free: accept again now
+	}
+	if a := r.s.acceptor; a != nil && a.paused.Load() {
+		signal(a.efd)
+	}
+}

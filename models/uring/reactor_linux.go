@@ -1,0 +1,572 @@
+package uring
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"iolab/models"
+	"iolab/models/internal/deadline"
+	"iolab/models/internal/sock"
+	"iolab/models/uring/ring"
+)
+
+// What a completion is about, in the top byte of its user data; the rest
+// holds the connection's generation (24 bits) and descriptor (32 bits), as
+// liburing's examples/proxy.h packs them. Descriptors and connection state
+// are reused, so the generation tells a stale completion from a current one.
+const (
+	opAccept  = iota + 1 // a multishot accept
+	opRecv               // a connection's multishot recv
+	opSend               // a connection's send
+	opWake               // the eventfd read that wakes the reactor
+	opHandoff            // a connection from the acceptor (res: its descriptor)
+	opCancel             // a cancel's own completion
+	opMsg                // the acceptor's msg_ring (data: the descriptor it handed over)
+)
+
+func pack(op uint8, gen uint32, fd int) uint64 {
+	return uint64(op)<<56 | uint64(gen&0xffffff)<<32 | uint64(uint32(fd))
+}
+
+func unpack(v uint64) (op uint8, gen uint32, fd int) {
+	return uint8(v >> 56), uint32(v>>32) & 0xffffff, int(int32(uint32(v)))
+}
+
+const (
+	sqEntries = 4096
+	cqEntries = 16384
+	// lingerTime bounds how long a closing connection reads and drops what
+	// the client still sends (see startLinger).
+	lingerTime = int64(time.Second)
+	// pooledOut is how many free output buffers a reactor keeps mapped.
+	pooledOut = 256
+	// wakeAfter bounds a reactor's wait when it has nothing else to wait
+	// for, so a lost wake-up could not hang it.
+	wakeAfter = time.Second
+)
+
+// reactor is one ring and everything it serves. Only its own thread touches
+// it, except load (read by the acceptor).
+type reactor struct {
+	s    *Server
+	id   int
+	ring *ring.Ring
+	br   *ring.BufRing
+	bufs []byte // the provided buffers, buf_entries × buf_size, mmap'd
+	// Buffers given back since the last Advance: published once per pass.
+	recycled int
+
+	lnfd        int
+	accepting   bool  // a multishot accept is armed
+	acceptPause int64 // out of descriptors: arm again at this time
+	backoff     int64
+
+	efd     int
+	wakeBuf []byte // 8 bytes the eventfd read lands in (mmap'd)
+	waking  bool   // the eventfd read is armed
+
+	conns   []*conn
+	free    []*conn
+	dirty   []ref // connections with output to send after this pass
+	starved []ref // connections whose receive ended and must be armed again
+	cqes    []*ring.CQE
+	c       models.Counters
+	timers  deadline.Heap[ref]
+	now     int64
+	gen     uint32
+	open    int
+	load    atomic.Int64
+
+	outFree  [][]byte // free output buffers
+	outSlabs [][]byte // the mappings they come from
+	draining bool
+	idle     bool // the last wait reaped nothing: next time wait long
+
+	enters, submitted, wakeups uint64 // the ring's counters at the last publish
+}
+
+type ref struct {
+	c   *conn
+	gen uint32
+}
+
+func (r ref) live() bool { return r.c.gen == r.gen && r.c.fd >= 0 }
+
+// setup makes the reactor's ring, buffer ring and eventfd, on its own thread.
+func (r *reactor) setup() error {
+	o := r.s.opts
+	p := ring.Params{Flags: o.flags | ring.SetupCQSize, CQEntries: cqEntries, SQThreadIdle: o.sqIdle}
+	if o.sqCPU >= 0 {
+		p.SQThreadCPU = uint32(o.sqCPU)
+	}
+	var err error
+	if r.ring, err = ring.Setup(sqEntries, &p); err != nil {
+		return fmt.Errorf("reactor %d: %w (setup flags %s)", r.id, err, ring.FlagNames(p.Flags))
+	}
+	if r.br, err = r.ring.SetupBufRing(o.bufEntries, 0, 0); err != nil {
+		if errors.Is(err, unix.ENOMEM) {
+			err = fmt.Errorf("%w: locked memory (RLIMIT_MEMLOCK) exhausted; raise it (ulimit -l) or use fewer loops or a smaller buf_entries", err)
+		}
+		return fmt.Errorf("reactor %d: buffer ring: %w", r.id, err)
+	}
+	if r.bufs, err = ring.Mmap(o.bufEntries * o.bufSize); err != nil {
+		return err
+	}
+	for i := 0; i < o.bufEntries; i++ {
+		r.br.Add(unsafe.Pointer(&r.bufs[i*o.bufSize]), uint32(o.bufSize), uint16(i), i)
+	}
+	r.br.Advance(o.bufEntries)
+	if r.efd, err = unix.Eventfd(0, unix.EFD_CLOEXEC); err != nil {
+		r.efd = -1
+		return os.NewSyscallError("eventfd", err)
+	}
+	if r.wakeBuf, err = ring.Mmap(8); err != nil {
+		return err
+	}
+	r.cqes = make([]*ring.CQE, o.cqeBatch)
+	return nil
+}
+
+// teardown releases what setup made. Mappings are only unmapped when no
+// operation that could still write into them is in flight.
+func (r *reactor) teardown(quiet bool) {
+	if r.ring != nil {
+		if r.br != nil {
+			r.ring.FreeBufRing(r.br)
+		}
+		r.ring.Close()
+	}
+	if !quiet {
+		return // better to leak the mappings than have the kernel write into reused memory
+	}
+	for _, m := range append(r.outSlabs, r.bufs, r.wakeBuf) {
+		if m != nil {
+			ring.Munmap(m)
+		}
+	}
+}
+
+func (r *reactor) run(ready chan<- error) {
+	runtime.LockOSThread()
+	defer r.s.running.Done()
+	if err := r.setup(); err != nil {
+		ready <- err
+		r.teardown(true)
+		return
+	}
+	ready <- nil
+	r.now = deadline.Now()
+	r.armWake()
+	if r.lnfd >= 0 {
+		r.armAccept()
+	}
+	for {
+		enters := r.ring.Enters
+		if err := r.wait(); err != nil {
+			r.s.fail(fmt.Errorf("reactor %d: %w", r.id, err))
+			r.closeAll()
+			break
+		}
+		r.now = deadline.Now()
+		n := r.ring.PeekBatchCQE(r.cqes)
+		for _, cqe := range r.cqes[:n] {
+			r.handle(cqe)
+		}
+		r.ring.CQAdvance(uint32(n))
+		r.c[models.CQEs] += uint64(n)
+		if r.ring.Enters != enters { // CQEs reaped per io_uring_enter
+			r.c.CountCQEs(n)
+		}
+		r.idle = n == 0
+		r.endPass()
+		r.expire()
+		if r.s.stopping.Load() && !r.draining {
+			r.drain()
+		}
+		if r.s.force.Load() {
+			r.closeAll()
+		}
+		r.publish()
+		// load counts connections handed over but not yet received too.
+		if r.draining && r.load.Load() == 0 && !r.accepting {
+			break
+		}
+	}
+	r.teardown(r.quiesce())
+	r.publish()
+}
+
+// wait submits what this pass queued and gets completions. It looks first
+// without sleeping (an enter that only submits, and with DEFER_TASKRUN runs
+// the pending completion work): under load completions are almost always
+// there, and a reactor that sleeps in the kernel on every pass pays for a
+// context switch, and for the Go runtime's handing its P to another thread
+// (a blocking syscall), each time. Only when nothing has arrived does it wait
+// as waitFor says.
+func (r *reactor) wait() error {
+	ok := func(err error) bool { return err == nil || errors.Is(err, unix.ETIME) || errors.Is(err, unix.EBUSY) }
+	if _, err := r.ring.SubmitAndWaitTimeout(0, -1); !ok(err) {
+		return err
+	}
+	if r.ring.CQReady() > 0 {
+		return nil
+	}
+	want, timeout := r.waitFor()
+	if want == 0 {
+		return nil
+	}
+	if _, err := r.ring.SubmitAndWaitTimeout(want, timeout); !ok(err) {
+		return err
+	}
+	return nil
+}
+
+// waitFor says what the next io_uring_enter waits for: nothing when
+// completions are already waiting; cqe_batch of them, for at most
+// wait_usec, while busy; one, until the next deadline, when the last pass
+// found nothing (so an idle reactor sleeps instead of waking every
+// wait_usec).
+func (r *reactor) waitFor() (uint32, time.Duration) {
+	if r.ring.CQReady() > 0 {
+		return 0, -1
+	}
+	if !r.idle {
+		return uint32(r.s.opts.cqeBatch), r.s.opts.wait
+	}
+	d := wakeAfter
+	if next, ok := r.timers.Next(); ok {
+		d = min(d, time.Duration(next-r.now))
+	}
+	if r.acceptPause != 0 {
+		d = min(d, time.Duration(r.acceptPause-r.now))
+	}
+	return 1, max(d, 0)
+}
+
+func (r *reactor) publish() {
+	r.c[models.SysIOUringEnter] += r.ring.Enters - r.enters
+	r.c[models.SQEs] += r.ring.Submitted - r.submitted
+	r.c[models.SQPollWakeups] += r.ring.Wakeups - r.wakeups
+	r.enters, r.submitted, r.wakeups = r.ring.Enters, r.ring.Submitted, r.ring.Wakeups
+	r.s.meter.Publish(r.id, &r.c)
+}
+
+// getSQE returns a free SQE, submitting what is queued when the SQ is full.
+func (r *reactor) getSQE() *ring.SQE {
+	for {
+		if sqe := r.ring.GetSQE(); sqe != nil {
+			return sqe
+		}
+		r.ring.Submit()
+	}
+}
+
+func (r *reactor) handle(cqe *ring.CQE) {
+	op, gen, fd := unpack(cqe.UserData)
+	switch op {
+	case opRecv:
+		c := r.lookup(fd, gen)
+		if c == nil {
+			if cqe.Flags&ring.CQEFBuffer != 0 {
+				r.recycle(cqe.BufferID()) // a stale receive still filled a buffer
+			}
+			return
+		}
+		r.onRecv(c, cqe)
+	case opSend:
+		if c := r.lookup(fd, gen); c != nil {
+			r.onSend(c, cqe)
+		}
+	case opAccept:
+		r.onAccept(cqe)
+	case opHandoff:
+		if cqe.Res >= 0 {
+			r.add(int(cqe.Res))
+		}
+	case opWake:
+		r.waking = false
+		if !r.s.stopping.Load() {
+			r.armWake()
+		}
+	}
+}
+
+func (r *reactor) lookup(fd int, gen uint32) *conn {
+	if fd < 0 || fd >= len(r.conns) {
+		return nil
+	}
+	if c := r.conns[fd]; c != nil && c.gen&0xffffff == gen {
+		return c
+	}
+	return nil
+}
+
+func (r *reactor) armWake() {
+	sqe := r.getSQE()
+	sqe.PrepRead(r.efd, r.wakeBuf[:8], ^uint64(0))
+	sqe.SetData64(pack(opWake, 0, 0))
+	r.waking = true
+}
+
+// --- accepting ---------------------------------------------------------------
+
+func (r *reactor) armAccept() {
+	sqe := r.getSQE()
+	sqe.PrepMultishotAccept(r.lnfd, unix.SOCK_CLOEXEC)
+	sqe.SetData64(pack(opAccept, 0, r.lnfd))
+	r.accepting = true
+}
+
+func (r *reactor) onAccept(cqe *ring.CQE) {
+	if cqe.Flags&ring.CQEFMore == 0 {
+		r.accepting = false
+	}
+	if cqe.Res >= 0 {
+		r.c[models.SysAccept]++
+		r.c[models.Accepted]++
+		r.backoff = 0
+		r.load.Add(1)
+		r.add(int(cqe.Res))
+	} else if sock.OutOfResources(unix.Errno(-cqe.Res)) {
+		// Out of descriptors: the accept queue keeps the connections; arm
+		// again after a back-off, or as soon as one of ours closes.
+		r.c[models.AcceptErrors]++
+		r.backoff = min(max(2*r.backoff, int64(10*time.Millisecond)), int64(time.Second))
+		r.acceptPause = r.now + r.backoff
+	}
+	if !r.accepting && r.lnfd >= 0 && !r.draining && r.acceptPause == 0 {
+		r.c[models.Rearms]++
+		r.armAccept()
+	}
+}
+
+// add takes a connection accepted here or handed over by the acceptor
+// (already counted in load).
+func (r *reactor) add(fd int) {
+	total := r.s.open.Add(1)
+	full := r.s.opts.perLoop > 0 && r.open >= r.s.opts.perLoop ||
+		r.s.cfg.MaxConns > 0 && total > int64(r.s.cfg.MaxConns)
+	if r.draining || full {
+		r.s.open.Add(-1)
+		if !r.draining {
+			r.c[models.Rejected]++
+		}
+		unix.Close(fd)
+		r.c[models.SysClose]++
+		r.c[models.Closed]++
+		r.load.Add(-1)
+		return
+	}
+	sock.SetNoDelay(fd)
+	c := r.newConn(fd)
+	c.lastActive = r.now
+	r.armRecv(c)
+	r.setDue(c, r.now+int64(r.s.cfg.IdleTimeout))
+}
+
+// --- the end of a pass ---------------------------------------------------------
+
+// endPass gives the buffers used in this pass back to the kernel in one
+// store, re-arms the receives that ended, and sends what this pass answered:
+// one send per connection.
+func (r *reactor) endPass() {
+	if r.recycled > 0 {
+		r.br.Advance(r.recycled)
+		r.recycled = 0
+	}
+	for _, s := range r.starved {
+		if c := s.c; s.live() && c.wantsRecv() {
+			r.c[models.Rearms]++
+			r.armRecv(c)
+		}
+	}
+	clear(r.starved)
+	r.starved = r.starved[:0]
+	if len(r.dirty) > 0 {
+		for _, d := range r.dirty {
+			if d.live() {
+				d.c.dirty = false
+				r.send(d.c)
+			}
+		}
+		clear(r.dirty)
+		r.dirty = r.dirty[:0]
+	}
+	if r.acceptPause != 0 && r.now >= r.acceptPause && !r.draining {
+		r.acceptPause = 0
+		if !r.accepting && r.lnfd >= 0 {
+			r.c[models.Rearms]++
+			r.armAccept()
+		}
+	}
+}
+
+// --- timers ------------------------------------------------------------------
+
+func (r *reactor) setDue(c *conn, due int64) {
+	c.due = due
+	if !c.timerSet || due < c.timerAt {
+		c.timerSet, c.timerAt = true, due
+		r.timers.Push(due, ref{c, c.gen})
+	}
+}
+
+func (r *reactor) expire() {
+	for {
+		due, ok := r.timers.Next()
+		if !ok || due > r.now {
+			return
+		}
+		_, t := r.timers.Pop()
+		c := t.c
+		if !t.live() || !c.timerSet || c.timerAt != due {
+			continue
+		}
+		c.timerSet = false
+		if c.due > r.now {
+			r.setDue(c, c.due)
+			continue
+		}
+		switch {
+		case c.lingering:
+		case len(c.in) > 0 && c.sess.InHead():
+			r.c[models.HeaderTimeouts]++
+		default:
+			r.c[models.IdleTimeouts]++
+		}
+		r.close(c)
+	}
+}
+
+// --- stopping ----------------------------------------------------------------
+
+func (r *reactor) drain() {
+	r.draining = true
+	if r.lnfd >= 0 {
+		// Cancel the multishot accept, then close the listener: the ring
+		// holds its own reference to the socket until the accept ends.
+		if r.accepting {
+			sqe := r.getSQE()
+			sqe.PrepCancel64(pack(opAccept, 0, r.lnfd), 0)
+			sqe.SetData64(pack(opCancel, 0, 0))
+		}
+		unix.Close(r.lnfd)
+		r.lnfd = -1
+	}
+	if a := r.s.acceptor; a != nil {
+		<-a.closed // the shared listener is closed before connections are
+	}
+	for _, c := range r.conns {
+		if c == nil || c.lingering || c.shut {
+			continue
+		}
+		c.sess.Drain()
+		if c.sending || len(c.out) > 0 {
+			c.closing = true // after its output
+			continue
+		}
+		r.startLinger(c)
+	}
+}
+
+// closeAll closes every connection at once.
+func (r *reactor) closeAll() {
+	r.draining = true
+	if r.lnfd >= 0 {
+		unix.Close(r.lnfd)
+		r.lnfd = -1
+	}
+	r.accepting = false
+	for _, c := range r.conns {
+		if c != nil {
+			r.close(c)
+		}
+	}
+}
+
+// quiesce cancels whatever is still in flight and reaps until nothing is,
+// for at most a second, so that teardown can unmap the memory those
+// operations use. It reports whether it succeeded.
+func (r *reactor) quiesce() bool {
+	pending := func() bool {
+		if r.waking || r.accepting {
+			return true
+		}
+		for _, c := range r.conns {
+			if c != nil && (c.recvArmed || c.sending) {
+				return true
+			}
+		}
+		return false
+	}
+	if !pending() {
+		return true
+	}
+	sqe := r.getSQE()
+	sqe.PrepCancel64(0, ring.CancelAny|ring.CancelAll)
+	sqe.SetData64(pack(opCancel, 0, 0))
+	deadlineAt := time.Now().Add(time.Second)
+	for pending() && time.Now().Before(deadlineAt) {
+		r.ring.SubmitAndWaitTimeout(1, 10*time.Millisecond)
+		n := r.ring.PeekBatchCQE(r.cqes)
+		for _, cqe := range r.cqes[:n] {
+			op, gen, fd := unpack(cqe.UserData)
+			more := cqe.Flags&ring.CQEFMore != 0
+			switch op {
+			case opWake:
+				r.waking = false
+			case opAccept:
+				r.accepting = r.accepting && more
+			case opRecv, opSend:
+				if c := r.lookup(fd, gen); c != nil {
+					if op == opRecv && !more {
+						c.recvArmed = false
+					}
+					if op == opSend {
+						c.sending = false
+					}
+					r.finish(c)
+				}
+			}
+		}
+		r.ring.CQAdvance(uint32(n))
+	}
+	return !pending()
+}
+
+// --- output buffers ------------------------------------------------------------
+
+// getOut returns an empty output buffer from the reactor's mapped pool. The
+// kernel reads it during a send, so it lives outside the Go heap.
+func (r *reactor) getOut() []byte {
+	if len(r.outFree) == 0 {
+		const slab = 16
+		size := r.s.opts.sendBuffer
+		m, err := ring.Mmap(slab * size)
+		if err != nil {
+			return make([]byte, 0, size) // heap, pinned while sent (see send)
+		}
+		r.outSlabs = append(r.outSlabs, m)
+		for i := 0; i < slab; i++ {
+			r.outFree = append(r.outFree, m[i*size:i*size:(i+1)*size])
+		}
+	}
+	b := r.outFree[len(r.outFree)-1]
+	r.outFree = r.outFree[:len(r.outFree)-1]
+	return b
+}
+
+// putOut takes back a buffer from getOut; anything else (a buffer Serve
+// grew onto the heap) is left to the garbage collector.
+func (r *reactor) putOut(b []byte, mapped bool) {
+	if mapped && len(r.outFree) < pooledOut {
+		r.outFree = append(r.outFree, b[:0])
+	}
+}

@@ -1,0 +1,249 @@
+package uring
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"iolab/models"
+	"iolab/models/internal/sock"
+	"iolab/models/uring/ring"
+)
+
+var (
+	availableOnce sync.Once
+	availableErr  error
+)
+
+// available asks the kernel once whether this process may use io_uring.
+func available() error {
+	availableOnce.Do(func() { availableErr = ring.Available() })
+	return availableErr
+}
+
+// Server is a running io_uring core.
+type Server struct {
+	cfg      models.Config
+	addr     *net.TCPAddr
+	reactors []*reactor
+	acceptor *acceptor
+	meter    *models.Meter
+	opts     options
+	open     atomic.Int64 // connections open in all reactors, for max_conns
+
+	stopping atomic.Bool
+	force    atomic.Bool
+	stopOnce sync.Once
+	running  sync.WaitGroup
+
+	// Eventfds close only after every thread has exited, under fdMu, so a
+	// wake-up never writes to a descriptor number the kernel has reused.
+	fdMu      sync.Mutex
+	fdsClosed bool
+
+	done  chan struct{}
+	errMu sync.Mutex
+	err   error
+}
+
+// options are the knobs, read once.
+type options struct {
+	loops      int
+	bufEntries int
+	bufSize    int
+	cqeBatch   int
+	wait       time.Duration
+	flags      uint32 // io_uring_setup flags
+	sqCPU      int
+	sqIdle     uint32
+	sendBuffer int
+	highWater  int
+	perLoop    int
+}
+
+var _ models.Core = (*Server)(nil)
+
+// Start listens on addr and runs the reactors until Stop.
+func Start(addr string, cfg models.Config) (models.Core, error) {
+	if err := available(); err != nil {
+		return nil, err
+	}
+	k := cfg.Knobs
+	o := options{
+		loops:      k.Int("loops"),
+		bufEntries: k.Int("buf_entries"),
+		bufSize:    k.Int("buf_size"),
+		cqeBatch:   k.Int("cqe_batch"),
+		wait:       time.Duration(k.Int("wait_usec")) * time.Microsecond,
+		sqCPU:      k.Int("sq_cpu"),
+		sqIdle:     uint32(k.Int("sq_idle_ms")),
+		sendBuffer: k.Int("send_buffer"),
+		highWater:  k.Int("write_high_water"),
+		perLoop:    k.Int("loop_max_conns"),
+	}
+	switch k.Choice("taskrun") {
+	case "coop":
+		o.flags |= ring.SetupCoopTaskrun | ring.SetupTaskrunFlag
+	case "defer":
+		o.flags |= ring.SetupSingleIssuer | ring.SetupDeferTaskrun
+	}
+	if k.Bool("sqpoll") {
+		o.flags |= ring.SetupSQPoll
+		if o.sqCPU >= 0 {
+			o.flags |= ring.SetupSQAff
+		}
+	}
+	s := &Server{cfg: cfg, opts: o, done: make(chan struct{}), meter: models.NewMeter(o.loops + 1)}
+
+	reuseport := k.Choice("accept") == "reuseport"
+	var lnfds []int
+	var err error
+	if reuseport {
+		lnfds, s.addr, err = sock.ListenGroup(addr, o.loops)
+	} else {
+		var fd int
+		fd, s.addr, err = sock.Listen(addr, false)
+		lnfds = []int{fd}
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	// Each ring is made on the thread that will use it (SINGLE_ISSUER
+	// checks), so the reactors set up in their own goroutines and report.
+	ready := make(chan error, o.loops+1)
+	for i := 0; i < o.loops; i++ {
+		lnfd := -1
+		if reuseport {
+			lnfd = lnfds[i]
+		}
+		r := &reactor{s: s, id: i, lnfd: lnfd}
+		s.reactors = append(s.reactors, r)
+		s.running.Add(1)
+		go r.run(ready)
+	}
+	var setupErr error
+	for range s.reactors {
+		if err := <-ready; err != nil && setupErr == nil {
+			setupErr = err
+		}
+	}
+	if setupErr == nil && !reuseport {
+		s.acceptor = &acceptor{s: s, lnfd: lnfds[0], closed: make(chan struct{})}
+		s.running.Add(1)
+		go s.acceptor.run(ready)
+		setupErr = <-ready
+	}
+	go s.closeWhenDone()
+	if setupErr != nil {
+		s.force.Store(true)
+		s.beginStop()
+		<-s.done
+		if !reuseport && s.acceptor == nil {
+			unix.Close(lnfds[0])
+		}
+		return nil, setupErr
+	}
+	return s, nil
+}
+
+// closeWhenDone waits for every thread, then closes the eventfds and marks
+// the core done.
+func (s *Server) closeWhenDone() {
+	s.running.Wait()
+	s.fdMu.Lock()
+	for _, r := range s.reactors {
+		if r.efd >= 0 {
+			unix.Close(r.efd)
+		}
+	}
+	if a := s.acceptor; a != nil && a.efd >= 0 {
+		unix.Close(a.efd)
+	}
+	s.fdsClosed = true
+	s.fdMu.Unlock()
+	close(s.done)
+}
+
+func (s *Server) Addr() net.Addr        { return s.addr }
+func (s *Server) Stats() models.Stats   { return s.meter.Stats() }
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+func (s *Server) Err() error {
+	select {
+	case <-s.done:
+		s.errMu.Lock()
+		defer s.errMu.Unlock()
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// fail records a thread's fatal error (the first one) and stops the others.
+func (s *Server) fail(err error) {
+	s.errMu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.errMu.Unlock()
+	s.force.Store(true)
+	s.beginStop()
+	s.wakeAll()
+}
+
+func (s *Server) beginStop() {
+	s.stopOnce.Do(func() {
+		s.stopping.Store(true)
+		s.wakeAll()
+	})
+}
+
+func (s *Server) wakeAll() {
+	s.fdMu.Lock()
+	defer s.fdMu.Unlock()
+	if s.fdsClosed {
+		return
+	}
+	for _, r := range s.reactors {
+		if r.efd >= 0 {
+			signal(r.efd)
+		}
+	}
+	if a := s.acceptor; a != nil && a.efd >= 0 {
+		signal(a.efd)
+	}
+}
+
+// Stop implements models.Core, as the package comment of models says: the
+// listeners close first (each reactor cancels its accept and closes its own
+// listener; in acceptor mode the acceptor does, before reactors drain), then
+// every connection closes once it has sent what it owes.
+func (s *Server) Stop(ctx context.Context) error {
+	s.beginStop()
+	var err error
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.force.Store(true)
+		s.wakeAll()
+		<-s.done
+	}
+	return err
+}
+
+var one = [8]byte{1}
+
+// signal adds one to an eventfd.
+func signal(efd int) {
+	for {
+		if _, err := unix.Write(efd, one[:]); err != unix.EINTR {
+			return
+		}
+	}
+}

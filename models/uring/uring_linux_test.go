@@ -1,0 +1,215 @@
+package uring_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"iolab/models"
+	"iolab/models/app"
+	"iolab/models/internal/childtest"
+	"iolab/models/uring/ring"
+)
+
+func TestMain(m *testing.M) { childtest.Main(m) }
+
+func start(t *testing.T, appName string, knobs ...string) models.Core {
+	t.Helper()
+	if err := ring.Available(); err != nil {
+		t.Skip(err)
+	}
+	a, err := app.Lookup(appName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, err := models.Start("uring", a, "127.0.0.1:0", knobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		core.Stop(ctx)
+	})
+	return core
+}
+
+// TestTinyBufferRing pipelines requests at a reactor whose provided buffer
+// ring holds four buffers of 512 bytes: the ring runs dry again and again,
+// and every response still arrives, correct and in order.
+func TestTinyBufferRing(t *testing.T) {
+	for _, taskrun := range []string{"defer", "none"} {
+		t.Run(taskrun, func(t *testing.T) {
+			core := start(t, "echo", "loops=1", "buf_entries=4", "buf_size=512", "taskrun="+taskrun)
+			const conns, perConn, depth = 8, 400, 20
+			var wg sync.WaitGroup
+			errs := make(chan error, conns)
+			for c := 0; c < conns; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs <- pipelineEchoes(core.Addr().String(), c, perConn, depth)
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			st := core.Stats()
+			if st.Get(models.BufExhausted) == 0 || st.Get(models.Rearms) == 0 {
+				t.Fatalf("the ring never ran dry (exhausted %d, re-arms %d): the test proves nothing",
+					st.Get(models.BufExhausted), st.Get(models.Rearms))
+			}
+			if got, want := st.Get(models.Status2xx), uint64(conns*perConn); got != want {
+				t.Fatalf("%d responses, want %d", got, want)
+			}
+			t.Logf("buffer ring ran dry %d times; %d re-arms", st.Get(models.BufExhausted), st.Get(models.Rearms))
+		})
+	}
+}
+
+// pipelineEchoes sends n POSTs with distinct bodies, depth at a time, from
+// a writer goroutine, and checks each echoed body in order.
+func pipelineEchoes(addr string, id, n, depth int) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	body := func(i int) string { return fmt.Sprintf("conn %d request %d %s", id, i, strings.Repeat("x", i%300)) }
+	go func() {
+		w := bufio.NewWriterSize(c, 64<<10)
+		for i := 0; i < n; i++ {
+			b := body(i)
+			fmt.Fprintf(w, "POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s", len(b), b)
+			if (i+1)%depth == 0 {
+				w.Flush()
+			}
+		}
+		w.Flush()
+	}()
+	br := bufio.NewReader(c)
+	for i := 0; i < n; i++ {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return fmt.Errorf("conn %d response %d: %w", id, i, err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		if string(got) != body(i) {
+			return fmt.Errorf("conn %d response %d: body %.40q, want %.40q", id, i, got, body(i))
+		}
+	}
+	return nil
+}
+
+// TestCounters checks what the reactors count against a known load.
+func TestCounters(t *testing.T) {
+	core := start(t, "bench", "loops=1")
+	c, err := net.Dial("tcp", core.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i := 0; i < 50; i++ {
+		io.WriteString(c, strings.Repeat("GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n", 4))
+		for j := 0; j < 4; j++ {
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.ReadAll(res.Body)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	var st models.Stats
+	for time.Now().Before(deadline) {
+		if st = core.Stats(); st.Get(models.Requests) == 200 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var buckets uint64
+	for i := range models.CQEBuckets {
+		buckets += st.Get(models.CQEsPerEnter + models.Counter(i))
+	}
+	if st.Get(models.Requests) != 200 || st.Get(models.SysIOUringEnter) == 0 || st.Get(models.SQEs) == 0 ||
+		st.Get(models.CQEs) < 100 || buckets == 0 || st.Get(models.SysRead) != 0 {
+		t.Fatalf("counters: %+v", st.Counters)
+	}
+}
+
+// TestRefused: where io_uring_setup is refused (here by a seccomp filter,
+// as a container profile would), the uring core fails at start with one line
+// that says why, and the other cores still work.
+func TestRefused(t *testing.T) {
+	_, err := childtest.StartSpec(t, childtest.Spec{Model: "uring", App: "bench", DenyIOURing: true})
+	if err == nil {
+		t.Fatal("the uring core started although io_uring_setup is refused")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "unavailable here") || !strings.Contains(msg, "io_uring_setup") ||
+		!strings.Contains(msg, "seccomp") || strings.Contains(msg, "\n") {
+		t.Fatalf("error %q does not say, in one line, that io_uring is refused and why", msg)
+	}
+	for _, m := range []string{"epoll", "netstd"} {
+		c, err := childtest.StartSpec(t, childtest.Spec{Model: m, App: "bench", DenyIOURing: true})
+		if err != nil {
+			t.Fatalf("%s with io_uring refused: %v", m, err)
+		}
+		res, err := http.Get("http://" + c.Addr + "/plaintext")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		c.Stop()
+	}
+}
+
+// TestSQPollCPU runs the SQPOLL thread pinned to a CPU (SQ_AFF) and idling
+// quickly. (It is rarely asleep when a reactor submits: completions wake it,
+// because with SQPOLL it is the thread that runs their task work. So the
+// count of wake-ups is logged, not asserted.)
+func TestSQPollCPU(t *testing.T) {
+	core := start(t, "bench", "loops=1", "sqpoll=on", "taskrun=none", "sq_cpu=0", "sq_idle_ms=5")
+	for i := 0; i < 3; i++ {
+		res, err := http.Get("http://" + core.Addr().String() + "/plaintext")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(body) != "Hello, World!" {
+			t.Fatalf("body %q", body)
+		}
+		time.Sleep(20 * time.Millisecond) // the SQ thread goes to sleep in between
+	}
+	st := core.Stats()
+	if st.Get(models.SQEs) == 0 {
+		t.Fatalf("no SQE counted: %+v", st.Counters)
+	}
+	t.Logf("SQEs %d, io_uring_enter %d, SQPOLL wake-ups %d", st.Get(models.SQEs), st.Get(models.SysIOUringEnter), st.Get(models.SQPollWakeups))
+}
+
+func TestKnobValidation(t *testing.T) {
+	m, err := models.Lookup("uring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := app.Lookup("bench")
+	for _, bad := range [][]string{{"sqpoll=on", "taskrun=defer"}, {"sqpoll=on"}, {"sq_cpu=1"}, {"buf_entries=3"}} {
+		if _, err := models.NewConfig(m, a, bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
