@@ -99,6 +99,17 @@ func (s *Session) InHead() bool { return s.parser.InHead() }
 // complete, when known (a Content-Length body), else 0.
 func (s *Session) Need() int { return s.parser.Need() }
 
+// Compact drops the first used bytes of buf, which Serve has answered, and
+// moves the rest to the front: what a core keeps for the next read. A
+// buffer Serve used nothing of is left as it is, so a large body arriving in
+// many small reads is not copied onto itself once per read.
+func Compact(buf []byte, used int) []byte {
+	if used == 0 {
+		return buf
+	}
+	return buf[:copy(buf, buf[used:])]
+}
+
 // ReadRoom returns buf with room to read into: its spare capacity if it has
 // some, else a larger copy. It grows to what the request in progress needs
 // when the parser knows (a Content-Length body), else it doubles, starting

@@ -132,8 +132,8 @@ func (l *loop) serve(c *conn, n int) {
 	}
 	used, out, closing := c.sess.Serve(c.in, c.out)
 	c.out = out
-	rest := copy(c.in, c.in[used:])
-	c.in = c.in[:rest]
+	c.in = models.Compact(c.in, used)
+	rest := len(c.in)
 	c.lastActive = l.now
 	if rest > 0 && (used > 0 || had == n) {
 		c.headStart = l.now // a new request has begun; its head is timed

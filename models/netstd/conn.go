@@ -81,8 +81,8 @@ func (c *conn) serve() {
 				return
 			}
 		}
-		rest := copy(c.in.b, c.in.b[used:])
-		c.in.b = c.in.b[:rest]
+		c.in.b = models.Compact(c.in.b, used)
+		rest := len(c.in.b)
 		now := time.Now()
 		c.lastActive = now
 		if rest > 0 && (used > 0 || had == c.nread) {

@@ -141,9 +141,8 @@ func (r *reactor) consume(c *conn, data []byte) {
 	} else {
 		c.in = append(c.in, data...)
 		used, out, closing = c.sess.Serve(c.in, c.out)
-		rest := copy(c.in, c.in[used:])
-		c.in = c.in[:rest]
-		if rest > 0 && used > 0 {
+		c.in = models.Compact(c.in, used)
+		if len(c.in) > 0 && used > 0 {
 			c.headStart = r.now
 		}
 	}
