@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"iolab/models"
+	"iolab/models/affinity"
 	_ "iolab/models/all"
 	"iolab/models/app"
 )
@@ -63,7 +64,7 @@ func serve(specJSON string) error {
 		return err
 	}
 	if s.Pin {
-		if err := pin(s.CPU); err != nil {
+		if err := affinity.PinSelf([]int{s.CPU}); err != nil {
 			return err
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"iolab/models"
+	"iolab/models/affinity"
 	"iolab/models/internal/childtest"
 )
 
@@ -35,7 +36,7 @@ func Run(b *testing.B, model string, knobs []string, conns, depth int) {
 	if runtime.NumCPU() < 2 {
 		b.Skip("needs two CPUs: one for the server, one for the client")
 	}
-	if err := pinSelf(1); err != nil {
+	if err := affinity.PinSelf([]int{1}); err != nil {
 		b.Skip("cannot pin the client: ", err)
 	}
 	child := childtest.Start(b, model, "bench", knobs, 0, 0)

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package childtest
-
-import "errors"
-
-func pin(int) error { return errors.New("childtest: pinning is Linux only") }
