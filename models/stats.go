@@ -231,4 +231,8 @@ type Report struct {
 	Started time.Time         `json:"started"`
 	Stopped time.Time         `json:"stopped"`
 	Stats   Stats             `json:"stats"`
+	// Seq counts the reports one server wrote (SIGUSR1 asks for one);
+	// Final marks the one written when it stopped.
+	Seq   int  `json:"seq"`
+	Final bool `json:"final"`
 }

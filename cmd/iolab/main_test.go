@@ -146,7 +146,7 @@ func TestServe(t *testing.T) {
 	code := make(chan int)
 	go func() {
 		code <- runContext(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--knob", "read_buffer=4KiB",
-			"--stats-json", statsFile}, &out, &errOut)
+			"--stats-json", statsFile, "--cpus", "0"}, &out, &errOut)
 	}()
 	addr := waitBanner(t, errOut.String)
 	if !strings.Contains(errOut.String(), "knobs: read_buffer=4KiB") {
@@ -262,5 +262,44 @@ func TestProbe(t *testing.T) {
 	}
 	if r.Kernel == "" || r.Enabled == (r.Why != "") || r.Enabled && len(r.Ops) == 0 {
 		t.Fatalf("probe JSON %+v", r)
+	}
+}
+
+// TestServeSnapshot: SIGUSR1 writes the counters and the server serves on.
+func TestServeSnapshot(t *testing.T) {
+	statsFile := filepath.Join(t.TempDir(), "stats.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var errOut lockedBuffer
+	snap := make(chan os.Signal, 1)
+	o := &serveOptions{model: "epoll", app: "bench", addr: "127.0.0.1:0", statsJSON: statsFile, drain: 5 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- o.run(ctx, snap, io.Discard, &errOut) }()
+	addr := waitBanner(t, errOut.String)
+	read := func() models.Report {
+		var rep models.Report
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if b, err := os.ReadFile(statsFile); err == nil && json.Unmarshal(b, &rep) == nil {
+				return rep
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatal("no report written")
+		return rep
+	}
+	get(t, "http://"+addr+"/plaintext")
+	snap <- syscall.SIGUSR1
+	first := read()
+	if first.Seq != 1 || first.Final || first.Stats.Get(models.Requests) != 1 {
+		t.Fatalf("first snapshot %+v", first)
+	}
+	get(t, "http://"+addr+"/plaintext")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if last := read(); last.Seq != 2 || !last.Final || last.Stats.Get(models.Requests) != 2 {
+		t.Fatalf("final report %+v", last)
 	}
 }

@@ -16,7 +16,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"iolab/experiments"
 	"iolab/models"
+	"iolab/models/affinity"
 	"iolab/models/app"
 )
 
@@ -27,6 +29,7 @@ type serveOptions struct {
 	knobs     []string
 	statsJSON string
 	drain     time.Duration
+	cpus      string
 }
 
 func init() { commands = append(commands, newServeCmd) }
@@ -39,7 +42,9 @@ func newServeCmd() *cobra.Command {
 		Long: `Serve HTTP/1.1 on --addr with the I/O core --model and the application --app,
 until SIGINT or SIGTERM. Then stop gracefully: close the listener, finish the
 responses already begun, close every connection (within --drain-timeout), and
-print the core's counters; --stats-json also writes them as JSON.
+print the core's counters; --stats-json also writes them as JSON. SIGUSR1
+writes the counters to --stats-json at once and serves on: how an experiment
+reads them at the edges of its measured window.
 
 Knobs tune the core: --knob NAME=VALUE, repeatable, with the names and values
 'iolab models' lists. Apps: ` + strings.Join(app.Names(), ", ") + `.`,
@@ -50,7 +55,10 @@ Knobs tune the core: --knob NAME=VALUE, repeatable, with the names and values
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return o.run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			snap := make(chan os.Signal, 1)
+			signal.Notify(snap, syscall.SIGUSR1)
+			defer signal.Stop(snap)
+			return o.run(ctx, snap, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -60,10 +68,13 @@ Knobs tune the core: --knob NAME=VALUE, repeatable, with the names and values
 	f.StringArrayVar(&o.knobs, "knob", nil, "core tunable NAME=VALUE (repeatable)")
 	f.StringVar(&o.statsJSON, "stats-json", "", "write the counters as JSON to this file when stopped")
 	f.DurationVar(&o.drain, "drain-timeout", 10*time.Second, "how long a graceful stop may take")
+	f.StringVar(&o.cpus, "cpus", "", "pin the server to these CPUs (like 0 or 0-1), every thread of it")
 	return cmd
 }
 
-func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+// run serves until ctx ends; each value on snapshot writes the counters to
+// --stats-json.
+func (o *serveOptions) run(ctx context.Context, snapshot <-chan os.Signal, stdout, stderr io.Writer) error {
 	a, err := app.Lookup(o.app)
 	if err != nil {
 		return usageError{err}
@@ -85,18 +96,45 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			return usagef("--stats-json: %v", err)
 		}
 	}
+	if o.cpus != "" {
+		cpus, err := experiments.ParseCPUList(o.cpus)
+		if err != nil {
+			return usagef("--cpus %q: %v", o.cpus, err)
+		}
+		// Before the core starts its threads, so they inherit the mask.
+		if err := affinity.PinSelf(cpus); err != nil {
+			return fmt.Errorf("--cpus %s: %w", o.cpus, err)
+		}
+	}
 	core, err := models.Start(o.model, a, o.addr, o.knobs)
 	if err != nil {
 		return err
 	}
-	began := time.Now()
+	began, seq := time.Now(), 0
 	fmt.Fprintf(stderr, "iolab: serving %s with %s on %s (pid %d, %s)%s\n",
 		a.Name, m.Name, core.Addr(), os.Getpid(), raiseOpenFiles(), changedKnobs(m, cfg))
 
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(stderr, "iolab: stopping")
-	case <-core.Done():
+	report := func(final bool) error {
+		if o.statsJSON == "" {
+			return nil
+		}
+		seq++
+		return writeJSON(o.statsJSON, models.Report{Model: m.Name, App: a.Name, Addr: core.Addr().String(),
+			Knobs: cfg.Knobs.Map(), Started: began, Stopped: time.Now(), Stats: core.Stats(), Seq: seq, Final: final})
+	}
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(stderr, "iolab: stopping")
+			break wait
+		case <-core.Done():
+			break wait
+		case <-snapshot:
+			if err := report(false); err != nil {
+				fmt.Fprintln(stderr, "iolab: --stats-json:", err)
+			}
+		}
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), o.drain)
 	defer cancel()
@@ -107,12 +145,8 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err := st.WriteText(stdout); err != nil {
 		return err
 	}
-	if o.statsJSON != "" {
-		rep := models.Report{Model: m.Name, App: a.Name, Addr: core.Addr().String(), Knobs: cfg.Knobs.Map(),
-			Started: began, Stopped: ended, Stats: st}
-		if err := writeJSON(o.statsJSON, rep); err != nil {
-			return err
-		}
+	if err := report(true); err != nil {
+		return err
 	}
 	if err := core.Err(); err != nil {
 		return fmt.Errorf("%s failed: %w", m.Name, err)
