@@ -4,8 +4,8 @@
 // neither Go's runtime poller nor a goroutine per connection, so that what a
 // chart shows is epoll itself.
 //
-// A loop waits in epoll_wait, and for each ready connection reads until
-// EAGAIN (edge-triggered) or once (level-triggered), feeds the bytes to the
+// A loop waits in epoll_wait, and for each ready connection reads until the
+// socket is drained (edge-triggered) or once (level-triggered), feeds the bytes to the
 // connection's models.Session, and writes everything the Session answered in
 // one write. Accepting is either each loop on its own SO_REUSEPORT listener
 // (the kernel spreads connections), or one acceptor thread that drains
@@ -32,7 +32,9 @@ func init() {
 			{Name: "accept", Kind: models.KnobEnum, Default: "reuseport", Choices: []string{"reuseport", "acceptor"},
 				Doc: "reuseport: a SO_REUSEPORT listener per loop; acceptor: one thread hands fds to the least-loaded loop"},
 			{Name: "trigger", Kind: models.KnobEnum, Default: "edge", Choices: []string{"edge", "level"},
-				Doc: "edge: EPOLLET, read until EAGAIN; level: one read per readiness event"},
+				Doc: "edge: EPOLLET, read until drained (see read_until); level: one read per readiness event"},
+			{Name: "read_until", Kind: models.KnobEnum, Default: "short", Choices: []string{"short", "eagain"},
+				Doc: "edge-triggered: a read shorter than asked means drained (epoll(7)), or read again until EAGAIN"},
 			{Name: "maxevents", Kind: models.KnobInt, Default: "512", Min: 1, Max: 65536,
 				Doc: "events one epoll_wait may return (the batch size)"},
 			{Name: "read_buffer", Kind: models.KnobSize, Default: "16KiB", Min: 512, Max: 1 << 20,
@@ -45,7 +47,7 @@ func init() {
 		Variants: []models.Variant{
 			{Name: "reuseport-edge", Knobs: []string{"accept=reuseport", "trigger=edge", "loops=2"}},
 			{Name: "reuseport-level", Knobs: []string{"accept=reuseport", "trigger=level", "loops=2"}},
-			{Name: "acceptor-edge", Knobs: []string{"accept=acceptor", "trigger=edge", "loops=2"}},
+			{Name: "acceptor-edge", Knobs: []string{"accept=acceptor", "trigger=edge", "loops=2", "read_until=eagain"}},
 			{Name: "acceptor-level", Knobs: []string{"accept=acceptor", "trigger=level", "loops=2", "maxevents=1"}},
 		},
 		Available: available,

@@ -18,17 +18,18 @@ func available() error { return nil }
 
 // Server is a running epoll core.
 type Server struct {
-	cfg       models.Config
-	addr      *net.TCPAddr
-	loops     []*loop
-	acceptor  *acceptor // nil with accept=reuseport
-	meter     *models.Meter
-	edge      bool
-	maxEvents int
-	readSize  int
-	highWater int
-	perLoop   int          // connections a loop may hold (0: no limit)
-	open      atomic.Int64 // connections open in all loops, for max_conns
+	cfg        models.Config
+	addr       *net.TCPAddr
+	loops      []*loop
+	acceptor   *acceptor // nil with accept=reuseport
+	meter      *models.Meter
+	edge       bool
+	untilShort bool // edge-triggered: a short read ends the turn (read_until=short)
+	maxEvents  int
+	readSize   int
+	highWater  int
+	perLoop    int          // connections a loop may hold (0: no limit)
+	open       atomic.Int64 // connections open in all loops, for max_conns
 
 	stopping atomic.Bool
 	force    atomic.Bool
@@ -52,12 +53,13 @@ var _ models.Core = (*Server)(nil)
 func Start(addr string, cfg models.Config) (models.Core, error) {
 	k := cfg.Knobs
 	s := &Server{
-		cfg:       cfg,
-		edge:      k.Choice("trigger") == "edge",
-		maxEvents: k.Int("maxevents"),
-		readSize:  k.Int("read_buffer"),
-		highWater: k.Int("write_high_water"),
-		done:      make(chan struct{}),
+		cfg:        cfg,
+		edge:       k.Choice("trigger") == "edge",
+		untilShort: k.Choice("read_until") == "short",
+		maxEvents:  k.Int("maxevents"),
+		readSize:   k.Int("read_buffer"),
+		highWater:  k.Int("write_high_water"),
+		done:       make(chan struct{}),
 	}
 	n := k.Int("loops")
 	s.meter = models.NewMeter(n + 1) // the last shard is the acceptor's
