@@ -6,11 +6,11 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
+	"iolab/models/affinity"
 	"iolab/models/http1"
 )
 
@@ -162,7 +162,7 @@ func (c Config) withDefaults() Config {
 		c.Connections = DefaultConnections
 	}
 	if c.Threads == 0 {
-		c.Threads = runtime.NumCPU()
+		c.Threads = affinity.Count()
 	}
 	if c.Connections > 0 && c.Threads > c.Connections {
 		c.Threads = c.Connections

@@ -11,7 +11,6 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +20,7 @@ import (
 
 	"iolab/loadgen"
 	"iolab/models"
+	"iolab/models/affinity"
 )
 
 type loadOptions struct {
@@ -101,7 +101,7 @@ stops the run and still prints what was measured.`,
 	f.VarP(&o.connections, "connections", "c", "connections to keep open")
 	f.VarP(&o.duration, "duration", "d", "measured window (after --warmup)")
 	f.VarP(&o.requests, "requests", "n", "measure this many requests instead of a duration (-d then bounds the run)")
-	f.IntVarP(&o.threads, "threads", "t", 0, fmt.Sprintf("worker threads (default: the CPUs this process may use, %d)", runtime.NumCPU()))
+	f.IntVarP(&o.threads, "threads", "t", 0, fmt.Sprintf("worker threads (default: the CPUs this process may use, %d)", affinity.Count()))
 	f.IntVar(&o.pipeline, "pipeline", 1, "requests in flight per connection: the batch a closed loop sends at once")
 	f.Var(&o.rate, "rate", "open loop: requests per second in all (0: closed loop)")
 	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")

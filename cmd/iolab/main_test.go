@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -146,7 +147,7 @@ func TestServe(t *testing.T) {
 	code := make(chan int)
 	go func() {
 		code <- runContext(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--knob", "read_buffer=4KiB",
-			"--stats-json", statsFile, "--cpus", "0"}, &out, &errOut)
+			"--stats-json", statsFile}, &out, &errOut)
 	}()
 	addr := waitBanner(t, errOut.String)
 	if !strings.Contains(errOut.String(), "knobs: read_buffer=4KiB") {
@@ -183,7 +184,9 @@ func TestServe(t *testing.T) {
 	}
 }
 
-// TestServeSignal runs the built binary and stops it with SIGTERM, by pid.
+// TestServeSignal runs the built binary, pinned with --cpus (which must not
+// be tried in this process: it would pin the tests), and stops it with
+// SIGTERM, by pid.
 func TestServeSignal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -193,7 +196,8 @@ func TestServeSignal(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	statsFile := filepath.Join(t.TempDir(), "stats.json")
-	cmd := exec.Command(bin, "serve", "--model", "netstd", "--app", "echo", "--addr", "127.0.0.1:0", "--stats-json", statsFile)
+	cmd := exec.Command(bin, "serve", "--model", "netstd", "--app", "echo", "--addr", "127.0.0.1:0", "--stats-json", statsFile,
+		"--cpus", "0")
 	stderr, _ := cmd.StderrPipe()
 	cmd.Stdout = io.Discard
 	if err := cmd.Start(); err != nil {
@@ -208,6 +212,15 @@ func TestServeSignal(t *testing.T) {
 		}
 	}()
 	addr := waitBanner(t, lines.String)
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", cmd.Process.Pid))
+	for _, task := range tasks {
+		if st, err := os.ReadFile(task); err == nil && !strings.Contains(string(st), "Cpus_allowed_list:\t0\n") {
+			t.Errorf("--cpus 0: a thread of the server may run elsewhere: %s", task)
+		}
+	}
+	if len(tasks) == 0 {
+		t.Error("no threads of the server found in /proc")
+	}
 	res, err := http.Post("http://"+addr+"/anything", "text/plain", strings.NewReader("echoed"))
 	if err != nil {
 		t.Fatal(err)

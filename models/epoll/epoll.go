@@ -16,9 +16,6 @@
 package epoll
 
 import (
-	"runtime"
-	"strconv"
-
 	"iolab/models"
 )
 
@@ -27,8 +24,8 @@ func init() {
 		Name: "epoll",
 		Doc:  "event loops on raw epoll syscalls, one per CPU, no runtime poller",
 		Knobs: []models.Knob{
-			{Name: "loops", Kind: models.KnobInt, Default: strconv.Itoa(runtime.NumCPU()), Min: 1, Max: 1024,
-				Doc: "event loops, each a locked OS thread (default: the CPUs this process may use)"},
+			{Name: "loops", Kind: models.KnobInt, Default: "0", Min: 0, Max: 1024,
+				Doc: "event loops, each a locked OS thread (0: one per CPU this process may use when it starts)"},
 			{Name: "accept", Kind: models.KnobEnum, Default: "reuseport", Choices: []string{"reuseport", "acceptor"},
 				Doc: "reuseport: a SO_REUSEPORT listener per loop; acceptor: one thread hands fds to the least-loaded loop"},
 			{Name: "trigger", Kind: models.KnobEnum, Default: "edge", Choices: []string{"edge", "level"},

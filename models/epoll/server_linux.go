@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
+	"iolab/models/affinity"
 	"iolab/models/internal/sock"
 )
 
@@ -62,6 +63,9 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		done:       make(chan struct{}),
 	}
 	n := k.Int("loops")
+	if n == 0 {
+		n = affinity.Count()
+	}
 	s.meter = models.NewMeter(n + 1) // the last shard is the acceptor's
 	s.perLoop = k.Int("loop_max_conns")
 	var lnfds []int

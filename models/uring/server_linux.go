@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
+	"iolab/models/affinity"
 	"iolab/models/internal/sock"
 	"iolab/models/uring/ring"
 )
@@ -84,6 +85,9 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		sendBuffer: k.Int("send_buffer"),
 		highWater:  k.Int("write_high_water"),
 		perLoop:    k.Int("loop_max_conns"),
+	}
+	if o.loops == 0 {
+		o.loops = affinity.Count()
 	}
 	switch k.Choice("taskrun") {
 	case "coop":

@@ -33,8 +33,6 @@ package uring
 
 import (
 	"errors"
-	"runtime"
-	"strconv"
 
 	"iolab/models"
 )
@@ -44,8 +42,8 @@ func init() {
 		Name: "uring",
 		Doc:  "io_uring reactors: multishot accept and recv on provided buffer rings, batched completions",
 		Knobs: []models.Knob{
-			{Name: "loops", Kind: models.KnobInt, Default: strconv.Itoa(runtime.NumCPU()), Min: 1, Max: 1024,
-				Doc: "reactors, each a locked OS thread with its own ring (default: the CPUs this process may use)"},
+			{Name: "loops", Kind: models.KnobInt, Default: "0", Min: 0, Max: 1024,
+				Doc: "reactors, each a locked OS thread with its own ring (0: one per CPU this process may use when it starts)"},
 			{Name: "accept", Kind: models.KnobEnum, Default: "reuseport", Choices: []string{"reuseport", "acceptor"},
 				Doc: "reuseport: multishot accept on a SO_REUSEPORT listener per reactor; acceptor: one ring hands fds over with MSG_RING"},
 			{Name: "buf_entries", Kind: models.KnobInt, Default: "1024", Min: 1, Max: 32768, PowerOfTwo: true,
