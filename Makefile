@@ -6,10 +6,15 @@ LDFLAGS  := -X main.version=$(VERSION)
 # How long each fuzz target runs: briefly in `make test`, longer in `make fuzz`.
 FUZZTIME ?= 10s
 
-.PHONY: build test vet race allocs fuzz-short fuzz bench clean
+.PHONY: build demo test vet race allocs fuzz-short fuzz bench clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/iolab ./cmd/iolab
+
+# The README's main job: a short experiment over every core on this machine,
+# with charts and report.html under results/demo-<timestamp>/.
+demo: build
+	bin/iolab run experiments/demo.yaml
 
 # The README's test command.
 test: vet race allocs fuzz-short
