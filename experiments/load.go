@@ -112,25 +112,31 @@ func (r *Runner) loadWrk(ctx context.Context, p Planned, addr string, onWindow f
 	}
 	url := "http://" + addr + p.Workload.Paths[0]
 	args := func(d time.Duration) []string {
+		// wrk takes whole seconds: "500ms" is a usage error.
+		secs := max(1, int(math.Ceil(d.Seconds())))
 		a := []string{"wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(max(p.Connections, threads)),
-			"-d", fmt.Sprintf("%dms", d.Milliseconds()), "--latency", "-s", script.Name(), url, "--", strconv.Itoa(p.Pipeline)}
+			"-d", strconv.Itoa(secs) + "s", "--latency", "-s", script.Name(), url, "--", strconv.Itoa(p.Pipeline)}
 		if r.Spec.LoaderCPUs != "" {
 			a = append([]string{"taskset", "-c", r.Spec.LoaderCPUs}, a...)
 		}
 		return a
 	}
 	if r.Spec.Warmup > 0 {
-		if _, err := runTool(ctx, args(r.Spec.Warmup)); err != nil {
+		if _, _, err := runTool(ctx, args(r.Spec.Warmup)); err != nil {
 			return nil, err
 		}
 	}
 	onWindow(true)
-	out, err := runTool(ctx, args(r.Spec.Duration))
+	out, cpu, err := runTool(ctx, args(r.Spec.Duration))
 	onWindow(false)
 	if err != nil {
 		return nil, err
 	}
-	return parseWrk(out)
+	o, err := parseWrk(out)
+	if err == nil {
+		o.setClientCPU(cpu, threads)
+	}
+	return o, err
 }
 
 // wrkScript sends the workload's request, pipelined as deep as the cell
@@ -237,17 +243,21 @@ func (r *Runner) loadH2load(ctx context.Context, p Planned, addr string, onWindo
 		return a
 	}
 	if r.Spec.Warmup >= time.Second {
-		if _, err := runTool(ctx, args(r.Spec.Warmup)); err != nil {
+		if _, _, err := runTool(ctx, args(r.Spec.Warmup)); err != nil {
 			return nil, err
 		}
 	}
 	onWindow(true)
-	out, err := runTool(ctx, args(r.Spec.Duration))
+	out, cpu, err := runTool(ctx, args(r.Spec.Duration))
 	onWindow(false)
 	if err != nil {
 		return nil, err
 	}
-	return parseH2load(out)
+	o, err := parseH2load(out)
+	if err == nil {
+		o.setClientCPU(cpu, threads)
+	}
+	return o, err
 }
 
 var (
@@ -280,15 +290,29 @@ func parseH2load(out string) (*outcome, error) {
 	return o, nil
 }
 
-// runTool runs a load tool to completion and returns its output.
-func runTool(ctx context.Context, argv []string) (string, error) {
+// runTool runs a load tool to completion and returns its output and the
+// CPU time (user + system) it used: it is our child, so its rusage says, and
+// taskset execs it rather than forking.
+func runTool(ctx context.Context, argv []string) (string, time.Duration, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("%s: %v: %s", argv[0], err, lastLines(out.String(), 5))
+		return out.String(), 0, fmt.Errorf("%s: %v: %s", argv[0], err, lastLines(out.String(), 5))
 	}
-	return out.String(), nil
+	return out.String(), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
+}
+
+// setClientCPU records an external loader's CPU time over its run: per
+// request, and whether its threads were saturated (as loadgen judges its
+// own: above 90% of the threads' time).
+func (o *outcome) setClientCPU(cpu time.Duration, threads int) {
+	if o.requests == 0 || o.rps <= 0 {
+		return
+	}
+	o.clientCPU = float64(cpu.Microseconds()) / float64(o.requests)
+	wall := float64(o.requests) / o.rps
+	o.saturated = cpu.Seconds() > 0.9*wall*float64(threads)
 }
 
 func lastLines(s string, n int) string {

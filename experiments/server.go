@@ -1,7 +1,7 @@
 package experiments
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,7 +52,7 @@ func (r *Runner) startServer(ctx context.Context, p Planned, dir string) (*serve
 	if p.Row.Model != "" {
 		s.stats = filepath.Join(dir, "server-stats.json")
 		argv = append(argv, r.Iolab, "serve", "--model", p.Row.Model, "--app", p.Workload.App,
-			"--addr", "127.0.0.1:0", "--stats-json", s.stats, "--drain-timeout", "5s")
+			"--addr", "127.0.0.1:0", "--stats-json", s.stats, "--drain-timeout", "5s", "--exit-with-parent")
 		for _, kv := range p.Row.settings(sweptKnobs(p)) {
 			argv = append(argv, "--knob", kv)
 		}
@@ -72,28 +72,25 @@ func (r *Runner) startServer(ctx context.Context, p Planned, dir string) (*serve
 	s.cmd = exec.Command(launch[0], launch[1:]...)
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	s.cmd.Stdout = io.Discard
-	stderr, err := s.cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
+	// A writer rather than StderrPipe: Wait then returns only once all
+	// the server wrote is in, so a server that dies at once leaves its
+	// last words in the cell. WaitDelay bounds that wait when a process
+	// the server started keeps the pipe open.
+	banner := make(chan string, 1)
+	s.cmd.Stderr = &lineWriter{line: func(line string) {
+		s.stderr.WriteLine(line)
+		if m := bannerRE.FindStringSubmatch(line); m != nil {
+			select {
+			case banner <- m[1]:
+			default:
+			}
+		}
+	}}
+	s.cmd.WaitDelay = 2 * time.Second
 	if err := s.cmd.Start(); err != nil {
 		s.cgroup.remove()
 		return nil, err
 	}
-	banner := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			s.stderr.WriteLine(line)
-			if m := bannerRE.FindStringSubmatch(line); m != nil {
-				select {
-				case banner <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
 	go func() {
 		s.waitErr = s.cmd.Wait()
 		close(s.exited)
@@ -104,13 +101,13 @@ func (r *Runner) startServer(ctx context.Context, p Planned, dir string) (*serve
 		select {
 		case s.addr = <-banner:
 		case <-s.exited:
-			return nil, fmt.Errorf("the server exited before it listened (%v)", s.waitErr)
+			return s, fmt.Errorf("the server exited before it listened (%v)", s.waitErr)
 		case <-deadline.C:
 			s.stop()
-			return nil, errors.New("the server did not start within 15s")
+			return s, errors.New("the server did not start within 15s")
 		case <-ctx.Done():
 			s.stop()
-			return nil, ctx.Err()
+			return s, ctx.Err()
 		}
 	}
 	if s.addr == "" {
@@ -126,15 +123,15 @@ func (r *Runner) startServer(ctx context.Context, p Planned, dir string) (*serve
 		case <-tick.C:
 		case <-s.exited:
 			tick.Stop()
-			return nil, fmt.Errorf("the server exited before it answered %s (%v)", ready, s.waitErr)
+			return s, fmt.Errorf("the server exited before it answered %s (%v)", ready, s.waitErr)
 		case <-deadline.C:
 			tick.Stop()
 			s.stop()
-			return nil, fmt.Errorf("the server did not answer %s within 15s", ready)
+			return s, fmt.Errorf("the server did not answer %s within 15s", ready)
 		case <-ctx.Done():
 			tick.Stop()
 			s.stop()
-			return nil, ctx.Err()
+			return s, ctx.Err()
 		}
 	}
 }
@@ -254,6 +251,29 @@ func (s *server) stop() error {
 		s.cgroup.remove()
 	})
 	return s.waitErr
+}
+
+// lineWriter calls line for each line written to it.
+type lineWriter struct {
+	line    func(string)
+	partial []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
+		}
+		w.line(string(w.partial[:i]))
+		w.partial = w.partial[i+1:]
+	}
+	if len(w.partial) > 64<<10 { // a line without end: keep it anyway
+		w.line(string(w.partial))
+		w.partial = w.partial[:0]
+	}
+	return len(p), nil
 }
 
 // tailBuffer keeps the last max bytes of a stream of lines.

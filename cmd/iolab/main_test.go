@@ -191,10 +191,7 @@ func TestServeSignal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "iolab")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := iolabBinary(t)
 	statsFile := filepath.Join(t.TempDir(), "stats.json")
 	cmd := exec.Command(bin, "serve", "--model", "netstd", "--app", "echo", "--addr", "127.0.0.1:0", "--stats-json", statsFile,
 		"--cpus", "0")

@@ -30,6 +30,10 @@ type serveOptions struct {
 	statsJSON string
 	drain     time.Duration
 	cpus      string
+	// exitWithParent stops the server when the process that started it
+	// is gone: an experiment runner killed mid-cell leaves no server
+	// behind.
+	exitWithParent bool
 }
 
 func init() { commands = append(commands, newServeCmd) }
@@ -69,6 +73,7 @@ Knobs tune the core: --knob NAME=VALUE, repeatable, with the names and values
 	f.StringVar(&o.statsJSON, "stats-json", "", "write the counters as JSON to this file when stopped")
 	f.DurationVar(&o.drain, "drain-timeout", 10*time.Second, "how long a graceful stop may take")
 	f.StringVar(&o.cpus, "cpus", "", "pin the server to these CPUs (like 0 or 0-1), every thread of it")
+	f.BoolVar(&o.exitWithParent, "exit-with-parent", false, "stop gracefully when the process that started this one exits (iolab run sets it)")
 	return cmd
 }
 
@@ -109,6 +114,12 @@ func (o *serveOptions) run(ctx context.Context, snapshot <-chan os.Signal, stdou
 	core, err := models.Start(o.model, a, o.addr, o.knobs)
 	if err != nil {
 		return err
+	}
+	if o.exitWithParent {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go watchParent(ctx, os.Getppid(), cancel)
 	}
 	began, seq := time.Now(), 0
 	fmt.Fprintf(stderr, "iolab: serving %s with %s on %s (pid %d, %s)%s\n",
@@ -230,4 +241,24 @@ func writeJSON(path string, v any) error {
 		os.Remove(tmp.Name())
 	}
 	return err
+}
+
+// watchParent calls orphaned once this process's parent is no longer ppid:
+// it has exited and the process was given to init or a subreaper. Polling
+// is crude but exact: PR_SET_PDEATHSIG would fire when the parent's
+// *thread* that started us exits, and Go's runtime ends threads.
+func watchParent(ctx context.Context, ppid int, orphaned func()) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if os.Getppid() != ppid {
+				orphaned()
+				return
+			}
+		}
+	}
 }
