@@ -1,9 +1,7 @@
 package http1
 
 import (
-	"encoding/binary"
 	"math"
-	"math/bits"
 )
 
 // The response framer is the client's half of this package: the load
@@ -324,7 +322,7 @@ func (p *ResponseParser) statusLine(b []byte) *ResponseError {
 	}
 	switch b[j] {
 	case ' ':
-		j = respScanValue(b, j+1) // reason-phrase: HTAB, SP, VCHAR, obs-text
+		j = scanValue(b, j+1) // reason-phrase: HTAB, SP, VCHAR, obs-text
 	case '\r', '\n':
 	default:
 		return errRespStatusLine
@@ -396,7 +394,7 @@ func (p *ResponseParser) headers(b []byte, method Method) *ResponseError {
 			if p.fields == 0 || p.lastFraming {
 				return errRespObsFold
 			}
-			k := respScanValue(b, i)
+			k := scanValue(b, i)
 			if err := respLineEnd(b, k, errRespHeaderValue); err != nil {
 				if err == errRespNeedMore {
 					return p.needHead(b)
@@ -435,7 +433,7 @@ func (p *ResponseParser) field(b []byte, i int) (int, *ResponseError) {
 // returns the offset after the CRLF, the end of the name, and the value's
 // bounds without the surrounding whitespace.
 func respFieldLine(b []byte, i int) (next, nameEnd, vs, ve int, err *ResponseError) {
-	j := respSkipToken(b, i)
+	j := skipClass(b, i, cToken)
 	if j >= len(b) {
 		return 0, 0, 0, 0, errRespNeedMore
 	}
@@ -450,7 +448,7 @@ func respFieldLine(b []byte, i int) (next, nameEnd, vs, ve int, err *ResponseErr
 		k++
 	}
 	vs = k
-	k = respScanValue(b, k)
+	k = scanValue(b, k)
 	if err := respLineEnd(b, k, errRespHeaderValue); err != nil {
 		return 0, 0, 0, 0, err
 	}
@@ -482,7 +480,7 @@ func (p *ResponseParser) digest(name, value []byte) *ResponseError {
 	case 14:
 		if string(name) == "Content-Length" || equalFold(name, "content-length") {
 			p.lastFraming = true
-			n, ok := respContentLength(value)
+			n, ok := parseContentLength(value)
 			if !ok || p.clSeen && n != p.contentLength {
 				return errRespContentLength
 			}
@@ -524,27 +522,6 @@ func (p *ResponseParser) recall(buf []byte, method Method) bool {
 	return true
 }
 
-// respContentLength accepts 1*DIGIT without leading zeros that fits int64:
-// a length two clients could read differently ("005" as octal, "5, 5" as a
-// list) is refused, as the request parser refuses it.
-func respContentLength(v []byte) (int64, bool) {
-	if len(v) == 0 || len(v) > 1 && v[0] == '0' {
-		return 0, false
-	}
-	var n int64
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := int64(c - '0')
-		if n > (math.MaxInt64-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	return n, true
-}
-
 // transferCodings walks a Transfer-Encoding list (RFC 9112 §6.1); several
 // fields form one list, in order. What matters is whether the final coding
 // is chunked, and that chunked appears at most once.
@@ -559,18 +536,18 @@ func (p *ResponseParser) transferCodings(v []byte) {
 				break
 			}
 		}
-		elem = respTrimOWS(elem)
+		elem = trimOWS(elem)
 		if len(elem) == 0 {
 			continue // empty list elements are allowed (RFC 9110 §5.6.1)
 		}
 		name := elem
 		for k, c := range elem {
 			if c == ';' {
-				name = respTrimOWS(elem[:k])
+				name = trimOWS(elem[:k])
 				break
 			}
 		}
-		if len(name) == 0 || respSkipToken(name, 0) != len(name) {
+		if len(name) == 0 || skipClass(name, 0, cToken) != len(name) {
 			p.teBad = true
 			continue
 		}
@@ -595,7 +572,7 @@ func (p *ResponseParser) connectionTokens(v []byte) {
 				break
 			}
 		}
-		switch t = respTrimOWS(t); {
+		switch t = trimOWS(t); {
 		case equalFold(t, "close"):
 			p.connClose = true
 		case equalFold(t, "keep-alive"):
@@ -715,7 +692,7 @@ func (p *ResponseParser) chunkSize(b []byte) *ResponseError {
 		if b[k] != ';' {
 			return errRespChunk
 		}
-		k = respScanValue(b, k)
+		k = scanValue(b, k)
 	} else if k != j && k < len(b) {
 		return errRespChunk // whitespace, then no extension
 	}
@@ -813,74 +790,4 @@ func (p *ResponseParser) finish(b []byte, n int) int {
 	}
 	p.state = rsDone
 	return n
-}
-
-// --- scanning -------------------------------------------------------------------
-
-// respSkipToken returns the offset of the first byte at or after i that is
-// not a tchar, or len(b): four bytes per step while they last.
-func respSkipToken(b []byte, i int) int {
-	for i+4 <= len(b) {
-		w := b[i : i+4 : i+4]
-		if class[w[0]]&class[w[1]]&class[w[2]]&class[w[3]]&cToken == 0 {
-			break
-		}
-		i += 4
-	}
-	for i < len(b) && class[b[i]]&cToken != 0 {
-		i++
-	}
-	return i
-}
-
-// respScanValue returns the offset of the first byte at or after i that
-// cannot be part of a field value or reason phrase: a control character
-// other than HTAB (CR, which ends the line, among them), or DEL. Sixteen
-// bytes a step, as two words (see respFlagged); the lowest flagged byte is
-// always a true one, because the borrows that cause false flags only run
-// upwards.
-func respScanValue(b []byte, i int) int {
-	for i+16 <= len(b) {
-		w := b[i : i+16 : i+16]
-		mx, my := respFlagged(binary.LittleEndian.Uint64(w)), respFlagged(binary.LittleEndian.Uint64(w[8:]))
-		if mx|my == 0 {
-			i += 16
-			continue
-		}
-		j := i + 8 + bits.TrailingZeros64(my)>>3
-		if mx != 0 {
-			j = i + bits.TrailingZeros64(mx)>>3
-		}
-		if b[j] != '\t' {
-			return j
-		}
-		i = j + 1
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return i
-		}
-	}
-	return i
-}
-
-// respFlagged sets the high bit of each byte of x that is below 0x20 or
-// equal to 0x7f (bytes >= 0x80 are masked out by &^x).
-func respFlagged(x uint64) uint64 {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
-	d := x ^ (0x7f * ones)
-	return ((x-0x20*ones)&^x | (d-ones)&^d) & highs
-}
-
-func respTrimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
