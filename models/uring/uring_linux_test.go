@@ -213,3 +213,37 @@ func TestKnobValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestBackPressureResumes: a response above write_high_water cancels the
+// connection's receive until the output drains. When the send completes
+// before the cancelled receive does (both land in one batch), the receive
+// must still be armed again, or the connection reads nothing more and
+// stalls until the idle timeout. Each of these requests pauses the
+// connection, and each must be answered at once.
+func TestBackPressureResumes(t *testing.T) {
+	for _, taskrun := range []string{"defer", "none"} {
+		t.Run(taskrun, func(t *testing.T) {
+			core := start(t, "echo", "loops=1", "write_high_water=4KiB", "taskrun="+taskrun, "idle_timeout=30s")
+			c, err := net.Dial("tcp", core.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			body := strings.Repeat("w", 16<<10)
+			for i := 0; i < 300; i++ {
+				c.SetDeadline(time.Now().Add(2 * time.Second))
+				if _, err := fmt.Fprintf(c, "POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+					t.Fatal(err)
+				}
+				res, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("request %d: %v (the connection stopped reading after a pause?)", i, err)
+				}
+				if got, _ := io.ReadAll(res.Body); len(got) != len(body) {
+					t.Fatalf("request %d: %d bytes", i, len(got))
+				}
+			}
+		})
+	}
+}
