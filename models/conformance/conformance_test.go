@@ -63,7 +63,11 @@ func (v variant) String() string { return v.model + "/" + v.name }
 // registered model and each of its Variants (or its defaults, when it has
 // none), so a core added to the registry joins every test by itself. A model
 // unavailable here (io_uring refused) is skipped, saying why.
-func eachVariant(t *testing.T, f func(t *testing.T, v variant)) {
+func eachVariant(t *testing.T, f func(t *testing.T, v variant)) { forVariants(t, true, f) }
+
+// forVariants is eachVariant, in parallel or one after the other (for tests
+// that each take most of the machine).
+func forVariants(t *testing.T, parallel bool, f func(t *testing.T, v variant)) {
 	for _, name := range models.Names() {
 		m, err := models.Lookup(name)
 		if err != nil {
@@ -81,7 +85,9 @@ func eachVariant(t *testing.T, f func(t *testing.T, v variant)) {
 						t.Skipf("%s unavailable here: %v", name, err)
 					}
 				}
-				t.Parallel()
+				if parallel {
+					t.Parallel()
+				}
 				f(t, v)
 			})
 		}

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"iolab/internal/seccomp"
 	"iolab/models"
 	"iolab/models/affinity"
 	_ "iolab/models/all"
@@ -74,7 +75,7 @@ func serve(specJSON string) error {
 		}
 	}
 	if s.DenyIOURing {
-		if err := denyIOURing(); err != nil {
+		if err := seccomp.DenyIOURing(); err != nil {
 			return err
 		}
 	}
