@@ -6,7 +6,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 # How long each fuzz target runs: briefly in `make test`, longer in `make fuzz`.
 FUZZTIME ?= 10s
 
-.PHONY: build demo test vet race allocs fuzz-short fuzz bench clean
+.PHONY: build demo test vet race allocs fuzz-short fuzz stress bench clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/iolab ./cmd/iolab
@@ -43,6 +43,16 @@ fuzz-short:
 
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=5m
+
+# The opt-in stress tests, one core at a time: ab -n 100000 -c 20000 -k,
+# 50,000 connections held by the load generator, 1,000 slow clients beside
+# a measured load, SIGTERM under pipelined load (models/conformance), over
+# every core and variant in the registry. Where RLIMIT_NOFILE is
+# lower than a test asks for, it runs at the largest size the limit allows
+# and says so. Each core's figures are the "figures:" lines of the log.
+stress:
+	@IOLAB_STRESS=1 $(GO) test -count=1 -v -timeout 60m -run 'Stress' ./models/conformance/ >stress.log 2>&1; \
+	  status=$$?; grep -E 'figures:|NOTE:|FAIL|^ok|^PASS' stress.log; exit $$status
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

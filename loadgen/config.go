@@ -120,6 +120,12 @@ type Config struct {
 	// filling it from an optional string must not turn every response into
 	// an error. (A response without a body is better told by ExpectStatus.)
 	ExpectBody []byte
+	// ExpectBodies, when given, holds one body for each entry of Paths:
+	// the body the response to that request must have (else an error of
+	// category body). A pipelined response that came back out of order,
+	// or in place of one that was lost, then shows as a body error, which
+	// one fixed body cannot show. Not with ExpectBody.
+	ExpectBodies []string
 
 	// SourceAddrs spreads the connections over these local addresses
 	// (bind before connect), for more connections than one address has
@@ -317,6 +323,14 @@ func newPlan(c Config) (*plan, error) {
 	}
 	if !isToken(c.Method) {
 		return nil, bad("Method", "%q is not a token", c.Method)
+	}
+	if len(c.ExpectBodies) > 0 {
+		switch {
+		case len(c.ExpectBody) > 0:
+			return nil, bad("ExpectBodies", "give ExpectBody (one body for every response) or ExpectBodies (one per path), not both")
+		case len(c.ExpectBodies) != len(c.Paths):
+			return nil, bad("ExpectBodies", "%d bodies for %d paths; give one body per entry of Paths", len(c.ExpectBodies), len(c.Paths))
+		}
 	}
 	for _, h := range c.Headers {
 		if err := h.check(); err != nil {

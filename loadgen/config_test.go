@@ -52,6 +52,10 @@ func TestValidate(t *testing.T) {
 		{"Paths", "does not begin with /", func(c *Config) { c.Paths = []string{"plaintext"} }},
 		{"Paths", "space or control", func(c *Config) { c.Paths = []string{"GET /a b"} }},
 		{"Paths", "method", func(c *Config) { c.Paths = []string{"G(T /a"} }},
+		{"ExpectBodies", "one body per entry", func(c *Config) { c.Paths = []string{"/a", "/b"}; c.ExpectBodies = []string{"a"} }},
+		{"ExpectBodies", "not both", func(c *Config) {
+			c.Paths, c.ExpectBodies, c.ExpectBody = []string{"/a"}, []string{"a"}, []byte("a")
+		}},
 		{"SourceAddrs", "listed twice", func(c *Config) { c.SourceAddrs = mustAddrs(t, "127.0.0.2,127.0.0.2") }},
 		{"SourceAddrs", "mixes", func(c *Config) { c.SourceAddrs = mustAddrs(t, "127.0.0.2,::1") }},
 	}

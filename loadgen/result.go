@@ -60,6 +60,10 @@ type Result struct {
 	Received uint64 `json:"received"`
 	Lost     uint64 `json:"lost"`
 	InFlight uint64 `json:"in_flight"`
+	// Truncated counts the lost requests whose response had begun to
+	// arrive when the connection ended: a response cut short, where a
+	// graceful server closes only between responses.
+	Truncated uint64 `json:"truncated"`
 	// Open loop: Issued = Sent + Expired + Waiting: every request the
 	// schedule issued was sent, expired unsent (older than the timeout; a
 	// timeout error), or still waiting for room when the window closed.
@@ -112,7 +116,7 @@ type Errors struct {
 	Timeout uint64 `json:"timeout"` // requests unanswered (or, open loop, unsent) after Timeout
 	Parse   uint64 `json:"parse"`   // requests lost to a response that could not be framed
 	Status  uint64 `json:"status"`  // responses with a status other than ExpectStatus
-	Body    uint64 `json:"body"`    // responses with a body other than ExpectBody
+	Body    uint64 `json:"body"`    // responses with a body other than ExpectBody (or their path's ExpectBodies)
 }
 
 // Total is the sum of every category.
@@ -186,6 +190,7 @@ type Settings struct {
 	Timeout            string   `json:"timeout"`
 	ExpectStatus       int      `json:"expect_status,omitempty"`
 	ExpectBody         string   `json:"expect_body,omitempty"`
+	ExpectBodies       []string `json:"expect_bodies,omitempty"`
 	SourceAddrs        []string `json:"source_addrs,omitempty"`
 	MaxResponse        int      `json:"max_response"`
 }
@@ -320,6 +325,9 @@ func (r *Result) WriteText(w io.Writer, latency bool) error {
 	if r.Loop == OpenLoop {
 		fmt.Fprintf(&b, "  Schedule: issued %d = sent %d + expired %d + waiting %d%s\n",
 			r.Issued, r.Sent, r.Expired, r.Waiting, balance(r.Issued == r.Sent+r.Expired+r.Waiting))
+	}
+	if r.Truncated > 0 {
+		fmt.Fprintf(&b, "  Truncated: %d responses cut short by the end of their connection\n", r.Truncated)
 	}
 	if r.Reconnects > 0 {
 		fmt.Fprintf(&b, "  Reconnects: %d\n", r.Reconnects)
@@ -518,6 +526,7 @@ func Merge(results ...*Result) (*Result, error) {
 		out.Received += r.Received
 		out.Lost += r.Lost
 		out.InFlight += r.InFlight
+		out.Truncated += r.Truncated
 		out.Issued += r.Issued
 		out.Expired += r.Expired
 		out.Waiting += r.Waiting

@@ -28,6 +28,7 @@ type run struct {
 	workers      []*worker
 	expectStatus int
 	expectBody   []byte
+	expectBodies []string
 
 	// winStart and winEnd are written before t0 is stored, and read by a
 	// worker only after it has loaded a non-zero t0.
@@ -97,7 +98,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, bad("URL", "cannot resolve %q: %v", p.target.hostname, err)
 	}
 	r := &run{p: p, dst: newSockaddr(netip.AddrPortFrom(ip, p.target.port)), expectStatus: c.ExpectStatus,
-		expectBody: c.ExpectBody, connected: make(chan struct{})}
+		expectBody: c.ExpectBody, expectBodies: c.ExpectBodies, connected: make(chan struct{})}
 	for _, a := range c.SourceAddrs {
 		if a.Is4() != ip.Is4() {
 			return nil, bad("SourceAddrs", "%v and the target %v are not the same IP version", a, ip)
@@ -327,6 +328,7 @@ func (r *run) result(notes []string, connectSeconds float64, stopAt int64, inter
 	res.Requests, res.Received = ct.received, ct.received
 	res.Bytes, res.BytesWritten = ct.bytesRead, ct.bytesWritten
 	res.Sent, res.Lost, res.InFlight = ct.sent, ct.lost, ct.inFlight
+	res.Truncated = ct.truncated
 	res.Issued, res.Expired, res.Waiting = ct.issued, ct.expired, ct.waiting
 	res.Reconnects = ct.reconnects
 	res.Status = StatusCounts{ct.status[0], ct.status[1], ct.status[2], ct.status[3], ct.status[4]}
@@ -353,6 +355,7 @@ func (a *counters) addTo(b *counters) {
 	b.sent += a.sent
 	b.received += a.received
 	b.lost += a.lost
+	b.truncated += a.truncated
 	b.issued += a.issued
 	b.expired += a.expired
 	b.bytesRead += a.bytesRead
@@ -392,6 +395,7 @@ func (p *plan) settings() Settings {
 		s.Warmup = c.Warmup.String()
 	}
 	s.ExpectBody = string(c.ExpectBody)
+	s.ExpectBodies = c.ExpectBodies
 	for _, a := range c.SourceAddrs {
 		s.SourceAddrs = append(s.SourceAddrs, a.String())
 	}

@@ -231,6 +231,83 @@ func TestExpectMismatch(t *testing.T) {
 	}
 }
 
+// TestExpectBodies: with one expected body per path, a server that answers
+// a pipelined batch out of order is caught, response by response; in order,
+// nothing is.
+func TestExpectBodies(t *testing.T) {
+	for _, swap := range []bool{false, true} {
+		t.Run(fmt.Sprintf("swapped=%v", swap), func(t *testing.T) {
+			addr := tinyServer(t, func(c net.Conn) {
+				var pending []string
+				serveRequestsRaw(c, func(req string) ([]byte, bool) {
+					// "GET /N HTTP/1.1..." is answered with body N; swapped,
+					// each pair of requests is answered the other way round.
+					path := strings.Fields(req)[1]
+					pending = append(pending, path[1:])
+					if swap && len(pending) == 1 {
+						return nil, false
+					}
+					var out []byte
+					for i := len(pending) - 1; i >= 0; i-- {
+						if !swap {
+							i = 0
+						}
+						out = fmt.Appendf(out, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(pending[i]), pending[i])
+						if !swap {
+							break
+						}
+					}
+					pending = pending[:0]
+					return out, false
+				})
+			})
+			res := mustRun(t, Config{URL: "http://" + addr + "/", Paths: []string{"/1", "/22", "/333", "/4444"},
+				ExpectBodies: []string{"1", "22", "333", "4444"}, Connections: 2, Pipeline: 4, Count: 400})
+			want := uint64(0)
+			if swap {
+				want = res.Received
+			}
+			if res.Received != 400 || res.Errors.Body != want || res.Errors.Total() != want {
+				t.Fatalf("received %d errors %+v; want %d body errors", res.Received, res.Errors, want)
+			}
+		})
+	}
+}
+
+// TestTruncated: a server that closes inside a response, as against one that
+// closes between responses, is told apart: the lost requests are read
+// errors either way, and only the cut response counts as truncated.
+func TestTruncated(t *testing.T) {
+	const whole = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789"
+	for _, cut := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cut=%v", cut), func(t *testing.T) {
+			addr := tinyServer(t, func(c net.Conn) {
+				serveRequests(c, func(i int) ([]byte, bool) {
+					if i < 2 {
+						return []byte(whole), false
+					}
+					if cut {
+						return []byte(whole[:len(whole)-4]), true // the third response, cut short
+					}
+					return nil, true // close after the second
+				})
+			})
+			res := mustRun(t, Config{URL: "http://" + addr + "/", Connections: 1, Pipeline: 4, Duration: 300 * time.Millisecond})
+			if res.Received == 0 || res.Errors.Read == 0 || res.Errors.Read != res.Lost {
+				t.Fatalf("received %d lost %d errors %+v", res.Received, res.Lost, res.Errors)
+			}
+			// Each connection loses two of its batch of four; cut, one of
+			// the two was begun.
+			if cut && (res.Truncated == 0 || 2*res.Truncated != res.Lost) || !cut && res.Truncated != 0 {
+				t.Fatalf("received %d lost %d truncated %d", res.Received, res.Lost, res.Truncated)
+			}
+			if cut != strings.Contains(text(t, res, false), "Truncated: ") {
+				t.Fatalf("the text does not say so:\n%s", text(t, res, false))
+			}
+		})
+	}
+}
+
 // TestConnectionClose: requests that ask the server to close: a batch ends
 // at such a request, so nothing is lost, and every connection is reopened.
 func TestConnectionClose(t *testing.T) {

@@ -55,6 +55,7 @@ func nanotime() int64 { return int64(time.Since(epoch)) + 1 }
 // them), for the measured window.
 type counters struct {
 	sent, received, lost    uint64
+	truncated               uint64 // responses cut short by the end of their connection
 	issued, expired         uint64
 	bytesRead, bytesWritten uint64
 	reconnects              uint64
@@ -198,7 +199,7 @@ func newWorker(r *run, id int, slots []int) (*worker, error) {
 	for i, g := range slots {
 		c := &w.conns[i]
 		*c = conn{fd: -1, slot: int32(i), src: -1, initial: true, quota: -1, times: times[i*ringLen : (i+1)*ringLen : (i+1)*ringLen]}
-		c.p.DecodeChunked = len(cfg.ExpectBody) > 0
+		c.p.DecodeChunked = len(cfg.ExpectBody) > 0 || len(cfg.ExpectBodies) > 0
 		c.p.MaxHeadBytes = min(cfg.MaxResponse, http1.DefaultMaxResponseHead)
 		if len(r.srcs) > 0 {
 			c.src = g % len(r.srcs)
@@ -785,6 +786,7 @@ func (w *worker) frame(c *conn, data []byte, own bool) bool {
 // complete accounts for the response to the oldest request in flight.
 func (w *worker) complete(c *conn, resp *http1.Response) {
 	start := c.times[c.head&uint64(len(c.times)-1)]
+	idx := c.oldest // the request of the rotation this response answers
 	c.head++
 	c.answered++
 	if c.oldest++; c.oldest == len(w.r.p.reqs) {
@@ -805,20 +807,29 @@ func (w *worker) complete(c *conn, resp *http1.Response) {
 		w.countErr(errStatus)
 	case len(w.r.expectBody) > 0 && string(resp.Body) != string(w.r.expectBody):
 		w.countErr(errBody)
+	case len(w.r.expectBodies) > 0 && string(resp.Body) != w.r.expectBodies[idx]:
+		w.countErr(errBody)
 	}
 	w.lastDone = w.now
 }
 
 // eof handles the end of the connection: a clean end of stream completes a
 // response delimited by it (a reset cuts it short instead); whatever else is
-// in flight is lost.
+// in flight is lost. A response begun and not finished is also counted as
+// truncated: a server that closes between responses loses requests, one
+// that closes inside a response breaks one.
 func (w *worker) eof(c *conn, clean bool) {
 	if clean && c.head != c.sent && len(c.in) > 0 {
 		if n, err := c.p.EOF(c.in, w.r.p.reqs[c.oldest].method); err == nil && n > 0 {
 			if resp := c.p.Response(); !resp.Interim() {
 				w.complete(c, resp)
+				w.putBuf(c.in)
+				c.in = nil
 			}
 		}
+	}
+	if c.head != c.sent && len(c.in) > 0 && c.times[c.head&uint64(len(c.times)-1)] >= w.winStart {
+		w.ct.truncated++
 	}
 	w.drop(c, errRead)
 }

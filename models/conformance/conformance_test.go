@@ -50,9 +50,24 @@ var suiteApp = func() app.App {
 // closes on entry, so a test knows the request is in flight.
 var slowStarted sync.Map
 
-// eachCore runs f for every registered model and each of its variants, in
-// parallel, each with its own server.
-func eachCore(t *testing.T, knobs []string, f func(t *testing.T, start func() models.Core)) {
+// variant is one registered model in one of its variants: what every
+// per-core test runs over.
+type variant struct {
+	model, name string
+	knobs       []string
+}
+
+func (v variant) String() string { return v.model + "/" + v.name }
+
+// eachVariant runs f, in parallel, as the subtest model/variant for every
+// registered model and each of its Variants (or its defaults, when it has
+// none), so a core added to the registry joins every test by itself. A model
+// unavailable here (io_uring refused) is skipped, saying why.
+func eachVariant(t *testing.T, f func(t *testing.T, v variant)) { forVariants(t, true, f) }
+
+// forVariants is eachVariant, in parallel or one after the other (for tests
+// that each take most of the machine).
+func forVariants(t *testing.T, parallel bool, f func(t *testing.T, v variant)) {
 	for _, name := range models.Names() {
 		m, err := models.Lookup(name)
 		if err != nil {
@@ -62,34 +77,68 @@ func eachCore(t *testing.T, knobs []string, f func(t *testing.T, start func() mo
 		if len(variants) == 0 {
 			variants = []models.Variant{{Name: "default"}}
 		}
-		for _, v := range variants {
-			t.Run(name+"/"+v.Name, func(t *testing.T) {
+		for _, mv := range variants {
+			v := variant{model: name, name: mv.Name, knobs: mv.Knobs}
+			t.Run(v.String(), func(t *testing.T) {
 				if m.Available != nil {
 					if err := m.Available(); err != nil {
 						t.Skipf("%s unavailable here: %v", name, err)
 					}
 				}
-				t.Parallel()
-				settings := append([]string{
-					"idle_timeout=" + idleTimeout.String(),
-					"header_timeout=" + headerTimeout.String(),
-				}, v.Knobs...)
-				settings = append(settings, knobs...)
-				f(t, func() models.Core {
-					core, err := models.Start(name, suiteApp, "127.0.0.1:0", settings)
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() {
-						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-						defer cancel()
-						core.Stop(ctx)
-					})
-					return core
-				})
+				if parallel {
+					t.Parallel()
+				}
+				f(t, v)
 			})
 		}
 	}
+}
+
+// withKnobs returns the knob settings of every list, in order, a later
+// setting of a knob replacing an earlier one: a test's own timeouts over
+// the suite's, a variant's over both.
+func withKnobs(lists ...[]string) []string {
+	var out []string
+	at := map[string]int{}
+	for _, l := range lists {
+		for _, s := range l {
+			name, _, _ := strings.Cut(s, "=")
+			if i, ok := at[name]; ok {
+				out[i] = s
+				continue
+			}
+			at[name] = len(out)
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// suiteKnobs are the timeouts every core runs the suite with.
+var suiteKnobs = []string{
+	"idle_timeout=" + idleTimeout.String(),
+	"header_timeout=" + headerTimeout.String(),
+}
+
+// eachCore runs f for every registered model and each of its variants, in
+// parallel, each with its own server in this process, started with the
+// suite's timeouts, the variant's knobs and then knobs.
+func eachCore(t *testing.T, knobs []string, f func(t *testing.T, start func() models.Core)) {
+	eachVariant(t, func(t *testing.T, v variant) {
+		settings := withKnobs(suiteKnobs, v.knobs, knobs)
+		f(t, func() models.Core {
+			core, err := models.Start(v.model, suiteApp, "127.0.0.1:0", settings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				core.Stop(ctx)
+			})
+			return core
+		})
+	})
 }
 
 // client is one raw TCP connection with an independent response parser
@@ -260,37 +309,22 @@ var exchanges = []exchange{
 	{name: "expect unknown", send: "GET / HTTP/1.1\r\nHost: t\r\nExpect: 200-ok\r\n\r\n", method: "GET", want: []int{417}, close: true},
 }
 
-// rejected lists one request per class the parser rejects; each must get
-// its status and then a close.
+// rejected lists one request per class the parser rejects that is not a
+// smuggling vector (those are in smuggling_test.go); each must get its
+// status and then a close.
 var rejected = []struct {
 	name   string
 	send   string
 	status int
 }{
-	{"bare LF", "GET / HTTP/1.1\nHost: t\r\n\r\n", 400},
-	{"bare CR", "GET / HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n", 400},
-	{"obs-fold", "GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400},
 	{"space before colon", "GET / HTTP/1.1\r\nHost: t\r\nX : a\r\n\r\n", 400},
-	{"NUL in value", "GET / HTTP/1.1\r\nHost: t\r\nX: a\x00b\r\n\r\n", 400},
 	{"control in name", "GET / HTTP/1.1\r\nHost: t\r\nX\x01: a\r\n\r\n", 400},
 	{"missing host", "GET / HTTP/1.1\r\n\r\n", 400},
-	{"duplicate host", "GET / HTTP/1.1\r\nHost: t\r\nHost: t\r\n\r\n", 400},
 	{"bad method", "GE(T / HTTP/1.1\r\nHost: t\r\n\r\n", 400},
 	{"bad target", "GET /a#b HTTP/1.1\r\nHost: t\r\n\r\n", 400},
 	{"bad version", "GET / HTTP/1.x\r\nHost: t\r\n\r\n", 400},
 	{"unsupported version", "GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505},
-	{"cl.te", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-	{"te.cl", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 30\r\n\r\n0\r\n\r\n", 400},
-	{"te.te", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n", 400},
 	{"unknown coding", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
-	{"differing lengths", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400},
-	{"signed length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: +5\r\n\r\nhello", 400},
-	{"overflowing length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999\r\n\r\n", 400},
-	{"bad chunk size", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400},
-	{"chunk without CRLF", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello!!\r\n0\r\n\r\n", 400},
-	{"huge chunk size", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF\r\n", 400},
-	{"te in http/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-	{"smuggled get", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 32\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /x HTTP/1.1\r\nHost: t\r\n\r\n", 400},
 	{"binary garbage", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 400},
 }
 

@@ -13,6 +13,9 @@ const maxLeadingEmptyLines = 4
 // maxChunkLine bounds a chunk-size line, extensions included.
 const maxChunkLine = 4096
 
+// maxChunkDigits bounds the hex digits of a chunk size (see chunkSize).
+const maxChunkDigits = 16
+
 // Parser states. A request moves down this list; any state may end in
 // stFailed, after which every call returns the same error.
 const (
@@ -939,7 +942,11 @@ func (p *Parser) chunkSize(b []byte) *Error {
 	if j == len(b) {
 		return p.needChunkLine(b, i)
 	}
-	if j == i {
+	// At most 16 hex digits, leading zeros included, as Go's net/http
+	// reads them: the grammar allows any number, but a parser that stops
+	// at a fixed width would read 000…01 as 0, the last chunk, and take
+	// the rest for the next request.
+	if j == i || j-i > maxChunkDigits {
 		return KindChunk.Err()
 	}
 	j, err := chunkExt(b, j)

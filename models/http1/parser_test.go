@@ -239,6 +239,7 @@ var rejects = []struct {
 	{"te obs-fold", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n", KindObsFold},
 	{"te space before colon", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n", KindSpaceBeforeColon},
 	// chunked framing
+	{"chunk size of 17 digits", chunkedReq("00000000000000005\r\nhello\r\n0\r\n\r\n"), KindChunk},
 	{"chunk bare semicolon", chunkedReq("5;\r\nhello\r\n0\r\n\r\n"), KindChunk},
 	{"chunk ext bad token", chunkedReq("5;bad[=x\r\nhello\r\n0\r\n\r\n"), KindChunk},
 	{"chunk ext NUL", chunkedReq("5;\x00ext\r\nhello\r\n0\r\n\r\n"), KindChunk},

@@ -58,7 +58,10 @@ func (a *acceptor) run(ready chan<- error) {
 	a.cqes = make([]*ring.CQE, 64)
 	shard := len(a.s.reactors)
 	accepting, waking := false, false
-	var backoff time.Duration
+	// Out of descriptors, accepting waits pause before it is armed again;
+	// pause grows with each failure in a row (backoff) and the growth
+	// restarts only when an accept succeeds.
+	var backoff, pause time.Duration
 	for !a.s.stopping.Load() {
 		if !waking {
 			sqe := a.getSQE()
@@ -66,23 +69,23 @@ func (a *acceptor) run(ready chan<- error) {
 			sqe.SetData64(pack(opWake, 0, 0))
 			waking = true
 		}
-		if !accepting && backoff == 0 {
+		if !accepting && pause == 0 {
 			sqe := a.getSQE()
 			sqe.PrepMultishotAccept(a.lnfd, unix.SOCK_CLOEXEC)
 			sqe.SetData64(pack(opAccept, 0, a.lnfd))
 			accepting = true
 		}
 		timeout := time.Duration(-1)
-		if backoff > 0 {
-			timeout = backoff
+		if pause > 0 {
+			timeout = pause
 		}
 		_, werr := a.ring.SubmitAndWaitTimeout(1, timeout)
 		if werr != nil && !errors.Is(werr, unix.ETIME) {
 			a.s.fail(fmt.Errorf("acceptor: %w", werr))
 			break
 		}
-		if backoff > 0 && (errors.Is(werr, unix.ETIME) || !a.paused.Load()) {
-			backoff = 0 // time to try again, or a reactor freed a descriptor
+		if pause > 0 && (errors.Is(werr, unix.ETIME) || !a.paused.Load()) {
+			pause = 0 // time to try again, or a reactor freed a descriptor
 		}
 		n := a.ring.PeekBatchCQE(a.cqes)
 		for _, cqe := range a.cqes[:n] {
@@ -99,10 +102,12 @@ func (a *acceptor) run(ready chan<- error) {
 				case cqe.Res >= 0:
 					a.c[models.SysAccept]++
 					a.c[models.Accepted]++
+					backoff = 0
 					a.hand(int(cqe.Res))
 				case sock.OutOfResources(unix.Errno(-cqe.Res)):
 					a.c[models.AcceptErrors]++
 					backoff = min(max(2*backoff, 10*time.Millisecond), time.Second)
+					pause = backoff
 					a.paused.Store(true)
 				}
 			case opMsg:

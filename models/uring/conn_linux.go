@@ -116,7 +116,13 @@ func (r *reactor) onRecv(c *conn, cqe *ring.CQE) {
 			r.starved = append(r.starved, ref{c, c.gen})
 		}
 	case res == -int32(unix.ECANCELED):
-		// cancelled by us (back-pressure or closing)
+		// Cancelled by us, for back-pressure or to close. If the output
+		// drained before this completion came, onSend found the receive
+		// still armed and armed none: arm it now, or the connection would
+		// read nothing more (nor see its client go) until it timed out.
+		if c.wantsRecv() {
+			r.starved = append(r.starved, ref{c, c.gen})
+		}
 	default:
 		r.close(c) // reset, or worse
 	}

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"iolab/internal/seccomp"
 	"iolab/models"
 	"iolab/models/affinity"
 	_ "iolab/models/all"
@@ -34,8 +35,13 @@ type Spec struct {
 	Model string   `json:"model"`
 	App   string   `json:"app"`
 	Knobs []string `json:"knobs"`
-	// NoFile, when not 0, lowers the child's RLIMIT_NOFILE soft limit.
+	// NoFile, when not 0, sets the child's RLIMIT_NOFILE soft limit: lower,
+	// to run it out of descriptors, or higher, up to the hard limit (and
+	// past it where the process may raise that: CAP_SYS_RESOURCE; else the
+	// child fails to start, saying so).
 	NoFile uint64 `json:"nofile"`
+	// Drain bounds the graceful stop after SIGTERM (default 10 s).
+	Drain time.Duration `json:"drain"`
 	// Pin pins the child to CPU.
 	Pin bool `json:"pin"`
 	CPU int  `json:"cpu"`
@@ -69,15 +75,18 @@ func serve(specJSON string) error {
 		}
 	}
 	if s.DenyIOURing {
-		if err := denyIOURing(); err != nil {
+		if err := seccomp.DenyIOURing(); err != nil {
 			return err
 		}
 	}
 	if s.NoFile > 0 {
 		var l syscall.Rlimit
 		syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l)
-		l.Cur = s.NoFile
+		was := l
+		l.Cur, l.Max = s.NoFile, max(l.Max, s.NoFile)
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+			err = fmt.Errorf("setrlimit RLIMIT_NOFILE %d (hard limit %d): %w", s.NoFile, was.Max, err)
+			fmt.Printf("ERR %v\n", err)
 			return err
 		}
 	}
@@ -98,7 +107,10 @@ func serve(specJSON string) error {
 	case <-ctx.Done():
 	case <-core.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if s.Drain <= 0 {
+		s.Drain = 10 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.Drain)
 	defer cancel()
 	err = core.Stop(sctx)
 	rep := models.Report{Model: s.Model, App: s.App, Addr: core.Addr().String(), Started: began, Stopped: time.Now(), Stats: core.Stats()}
@@ -190,25 +202,37 @@ func (c *Child) Stop() models.Report {
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		c.t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- c.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			c.t.Fatalf("server child: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		c.t.Fatal("the server child did not stop")
-	}
-	var rep models.Report
-	b, err := os.ReadFile(c.spec.Report)
-	if err == nil {
-		err = json.Unmarshal(b, &rep)
-	}
+	rep, err := c.Wait(15 * time.Second)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	return rep
+}
+
+// Signal sends sig to the child, by its pid.
+func (c *Child) Signal(sig os.Signal) error { return c.cmd.Process.Signal(sig) }
+
+// Wait waits up to timeout for the child to exit, and returns the report it
+// wrote on the way out. The error says how it failed to: not in time, an
+// exit status other than 0 (the child's stderr, shared with the test's,
+// says why), or no report.
+func (c *Child) Wait(timeout time.Duration) (models.Report, error) {
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	var rep models.Report
+	select {
+	case err := <-done:
+		if err != nil {
+			return rep, fmt.Errorf("server child: %w", err)
+		}
+	case <-time.After(timeout):
+		return rep, fmt.Errorf("the server child did not exit within %v", timeout)
+	}
+	b, err := os.ReadFile(c.spec.Report)
+	if err == nil {
+		err = json.Unmarshal(b, &rep)
+	}
+	return rep, err
 }
 
 // CPU is the child's user and system CPU time so far (all its threads).
@@ -228,17 +252,34 @@ func (c *Child) CPU() time.Duration {
 const clockTicks = 100
 
 // RSS is the child's resident set size in bytes.
-func (c *Child) RSS() int64 {
+func (c *Child) RSS() int64 { return c.status("VmRSS") }
+
+// PeakRSS is the most the child's resident set has been, in bytes (VmHWM):
+// what a test reads before and after opening connections to say what each
+// one cost at its peak, which a later RSS may no longer show.
+func (c *Child) PeakRSS() int64 { return c.status("VmHWM") }
+
+// status reads a size field of /proc/PID/status, in bytes.
+func (c *Child) status(field string) int64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(c.Pid) + "/status")
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10
 		}
 	}
-	c.t.Fatal("no VmRSS")
+	c.t.Fatal("no " + field + " in /proc/PID/status")
 	return 0
+}
+
+// FDs is how many descriptors the child has open now.
+func (c *Child) FDs() int {
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(c.Pid) + "/fd")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return len(ents)
 }

@@ -177,7 +177,11 @@ func (r *Ring) SubmitAndWaitTimeout(waitNr uint32, timeout time.Duration) (int, 
 	if r.flags&SetupSQPoll != 0 {
 		// The SQ thread consumes the ring; the Go store of the tail in
 		// flushSQ is a full barrier, so this load sees its state after it.
-		if atomic.LoadUint32(r.sqFlags)&SQNeedWakeup != 0 {
+		// Wake a sleeping SQ thread only for something to submit, as
+		// liburing's sq_ring_needs_enter does: woken for nothing, it polls
+		// for sq_idle_ms again, and a reactor that waits once a second
+		// would keep it spinning for ever.
+		if pending > 0 && atomic.LoadUint32(r.sqFlags)&SQNeedWakeup != 0 {
 			flags |= EnterSQWakeup
 			r.Wakeups++
 		} else if waitNr == 0 && !r.cqNeedsFlush() {

@@ -1,4 +1,4 @@
-package childtest
+package seccomp
 
 import (
 	"fmt"
@@ -8,11 +8,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// denyIOURing installs a seccomp filter on every thread of the process that
+// DenyIOURing installs a seccomp filter on every thread of the process that
 // makes io_uring_setup fail with EPERM, as a container runtime's profile
 // does: the way to see how a core behaves where io_uring is refused without
-// changing the machine's kernel.io_uring_disabled for everyone.
-func denyIOURing() error {
+// changing the machine's kernel.io_uring_disabled for everyone. The filter
+// cannot be removed, and every process the caller starts inherits it.
+func DenyIOURing() error {
 	var arch uint32
 	switch runtime.GOARCH {
 	case "amd64":
