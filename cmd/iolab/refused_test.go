@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"iolab/internal/seccomp"
+	"iolab/models/uring/uringtest"
 	"iolab/results"
 )
 
@@ -31,7 +31,7 @@ const (
 func TestMain(m *testing.M) {
 	if os.Getenv(envAsIolab) == "1" {
 		if os.Getenv(envDenyIOURing) == "1" {
-			if err := seccomp.DenyIOURing(); err != nil {
+			if err := uringtest.DenyIOURing(); err != nil {
 				fmt.Fprintln(os.Stderr, "test: cannot refuse io_uring:", err)
 				os.Exit(3)
 			}

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"iolab/internal/seccomp"
+	"iolab/models/uring/uringtest"
 	"iolab/models"
 	"iolab/models/affinity"
 	_ "iolab/models/all"
@@ -75,7 +75,7 @@ func serve(specJSON string) error {
 		}
 	}
 	if s.DenyIOURing {
-		if err := seccomp.DenyIOURing(); err != nil {
+		if err := uringtest.DenyIOURing(); err != nil {
 			return err
 		}
 	}
