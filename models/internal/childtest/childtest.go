@@ -21,11 +21,11 @@ import (
 	"testing"
 	"time"
 
-	"iolab/models/uring/uringtest"
 	"iolab/models"
 	"iolab/models/affinity"
 	_ "iolab/models/all"
 	"iolab/models/app"
+	"iolab/models/uring/uringtest"
 )
 
 const envSpec = "IOLAB_CHILDTEST_SPEC"
