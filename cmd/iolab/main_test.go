@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -184,16 +183,12 @@ func TestServe(t *testing.T) {
 	}
 }
 
-// TestServeSignal runs the built binary, pinned with --cpus (which must not
-// be tried in this process: it would pin the tests), and stops it with
-// SIGTERM, by pid.
+// TestServeSignal runs iolab serve as a process of its own, pinned with
+// --cpus (which must not be tried in this process: it would pin the
+// tests), and stops it with SIGTERM, by pid.
 func TestServeSignal(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := iolabBinary(t)
 	statsFile := filepath.Join(t.TempDir(), "stats.json")
-	cmd := exec.Command(bin, "serve", "--model", "netstd", "--app", "echo", "--addr", "127.0.0.1:0", "--stats-json", statsFile,
+	cmd := iolabCmd("serve", "--model", "netstd", "--app", "echo", "--addr", "127.0.0.1:0", "--stats-json", statsFile,
 		"--cpus", "0")
 	stderr, _ := cmd.StderrPipe()
 	cmd.Stdout = io.Discard

@@ -43,8 +43,8 @@ func TestMain(m *testing.M) {
 
 // refusedIolab is an iolab command where io_uring is refused.
 func refusedIolab(args ...string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), envAsIolab+"=1", envDenyIOURing+"=1")
+	cmd := iolabCmd(args...)
+	cmd.Env = append(cmd.Env, envDenyIOURing+"=1")
 	return cmd
 }
 

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,33 +16,14 @@ import (
 	"iolab/results"
 )
 
-var built struct {
-	once sync.Once
-	path string
-	err  error
-	out  []byte
-}
-
-// iolabBinary builds the iolab binary once for the tests that run it as a
-// separate process.
-func iolabBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "iolab-test-bin-")
-		if err != nil {
-			built.err = err
-			return
-		}
-		built.path = filepath.Join(dir, "iolab")
-		built.out, built.err = exec.Command("go", "build", "-o", built.path, ".").CombinedOutput()
-	})
-	if built.err != nil {
-		t.Fatalf("build: %v\n%s", built.err, built.out)
-	}
-	return built.path
+// iolabCmd runs this test binary as iolab (see TestMain) with args: the
+// commands that must run as a process of their own, and `iolab run`, whose
+// servers are os.Executable(), so the runner and its servers run under
+// the race detector when the tests do.
+func iolabCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), envAsIolab+"=1")
+	return cmd
 }
 
 // killExperiment is small enough to run three times in a test: two rows,
@@ -106,14 +86,13 @@ func runDir(t *testing.T, parent string) string {
 // its matrix keeps every cell it finished, leaves no server behind, and
 // --resume completes it to the same set of cells as an uninterrupted run.
 func TestRunKillResume(t *testing.T) {
-	bin := iolabBinary(t)
 	file := filepath.Join(t.TempDir(), "kill.yaml")
 	if err := os.WriteFile(file, []byte(killExperiment), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
 	whole := t.TempDir()
-	if out, err := exec.Command(bin, "run", "--quiet", "--results", whole, file).CombinedOutput(); err != nil {
+	if out, err := iolabCmd("run", "--quiet", "--results", whole, file).CombinedOutput(); err != nil {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
 	}
 	want := cellSet(t, runDir(t, whole))
@@ -122,7 +101,7 @@ func TestRunKillResume(t *testing.T) {
 	}
 
 	cut := t.TempDir()
-	cmd := exec.Command(bin, "run", "--quiet", "--results", cut, file)
+	cmd := iolabCmd("run", "--quiet", "--results", cut, file)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +123,7 @@ func TestRunKillResume(t *testing.T) {
 		t.Fatalf("killed after 3 cells, %d are recorded: %v", len(kept), kept)
 	}
 
-	out, err := exec.Command(bin, "run", "--quiet", "--resume", dir).CombinedOutput()
+	out, err := iolabCmd("run", "--quiet", "--resume", dir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("resume: %v\n%s", err, out)
 	}
@@ -160,11 +139,12 @@ func TestRunKillResume(t *testing.T) {
 // by itself once the process that started it has gone, as the server of a
 // killed iolab run must.
 func TestServeExitWithParent(t *testing.T) {
-	bin := iolabBinary(t)
 	// sh starts the server, says its pid, gives it a second to start (to
 	// learn who its parent is) and exits: the server is orphaned.
-	out, err := exec.Command("/bin/sh", "-c",
-		`"$0" serve --exit-with-parent --model epoll --addr 127.0.0.1:0 >/dev/null 2>&1 & echo $!; sleep 1`, bin).Output()
+	sh := exec.Command("/bin/sh", "-c",
+		`"$0" serve --exit-with-parent --model epoll --addr 127.0.0.1:0 >/dev/null 2>&1 & echo $!; sleep 1`, os.Args[0])
+	sh.Env = iolabCmd().Env
+	out, err := sh.Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +178,6 @@ func alive(pid int) bool {
 // cell with its last words, a server that is not installed is a skipped
 // one, and the run goes on to measure the rest.
 func TestRunRecordsFailures(t *testing.T) {
-	bin := iolabBinary(t)
 	file := filepath.Join(t.TempDir(), "broken.yaml")
 	spec := `name: broken
 workload:
@@ -221,7 +200,7 @@ warmup: 0s
 		t.Fatal(err)
 	}
 	parent := t.TempDir()
-	out, err := exec.Command(bin, "run", "--quiet", "--results", parent, file).CombinedOutput()
+	out, err := iolabCmd("run", "--quiet", "--results", parent, file).CombinedOutput()
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out) // failed cells are results, not a failed run
 	}
