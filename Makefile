@@ -47,7 +47,7 @@ fuzz:
 # The opt-in stress tests, one core at a time: ab -n 100000 -c 20000 -k,
 # 50,000 connections held by the load generator, 1,000 slow clients beside
 # a measured load, SIGTERM under pipelined load (models/conformance), over
-# every core and variant in the registry. Where RLIMIT_NOFILE is
+# every core in the registry, in the variants it marks Stress. Where RLIMIT_NOFILE is
 # lower than a test asks for, it runs at the largest size the limit allows
 # and says so. Each core's figures are the "figures:" lines of the log.
 stress:

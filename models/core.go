@@ -57,6 +57,12 @@ type Model struct {
 type Variant struct {
 	Name  string
 	Knobs []string
+	// Stress marks the variants the stress tests (models/conformance,
+	// IOLAB_STRESS=1) load too: each way of accepting and of polling that
+	// a lab would measure, not the deliberately cramped settings (a
+	// four-buffer ring, say) that only behaviour tests need. A model with
+	// no variant marked is stressed with its defaults.
+	Stress bool
 }
 
 // AllKnobs returns the model's knobs after the common ones.

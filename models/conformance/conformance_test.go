@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -63,17 +64,24 @@ func (v variant) String() string { return v.model + "/" + v.name }
 // registered model and each of its Variants (or its defaults, when it has
 // none), so a core added to the registry joins every test by itself. A model
 // unavailable here (io_uring refused) is skipped, saying why.
-func eachVariant(t *testing.T, f func(t *testing.T, v variant)) { forVariants(t, true, f) }
+func eachVariant(t *testing.T, f func(t *testing.T, v variant)) { forVariants(t, true, false, f) }
+
+// eachStressVariant runs f, one at a time, for every registered model and
+// each of its variants marked Stress (or its defaults, when none is).
+func eachStressVariant(t *testing.T, f func(t *testing.T, v variant)) { forVariants(t, false, true, f) }
 
 // forVariants is eachVariant, in parallel or one after the other (for tests
 // that each take most of the machine).
-func forVariants(t *testing.T, parallel bool, f func(t *testing.T, v variant)) {
+func forVariants(t *testing.T, parallel, stress bool, f func(t *testing.T, v variant)) {
 	for _, name := range models.Names() {
 		m, err := models.Lookup(name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		variants := m.Variants
+		if stress {
+			variants = slices.DeleteFunc(slices.Clone(variants), func(v models.Variant) bool { return !v.Stress })
+		}
 		if len(variants) == 0 {
 			variants = []models.Variant{{Name: "default"}}
 		}

@@ -103,7 +103,7 @@ func TestStressAB(t *testing.T) {
 	}
 	const requests, want = 100_000, 20_000
 	conns, limit, note := connBudget(t, want, 48) // ab needs a few more than -c
-	forVariants(t, false, func(t *testing.T, v variant) {
+	eachStressVariant(t, func(t *testing.T, v variant) {
 		child := startChild(t, v, "bench", childtest.Spec{NoFile: limit})
 		began := time.Now()
 		cmd := exec.Command(ab, "-n", strconv.Itoa(requests), "-c", strconv.Itoa(conns), "-k", "-s", "60", "-q",
@@ -136,7 +136,7 @@ func TestStressHold(t *testing.T) {
 	needStress(t)
 	const want = 50_000
 	conns, limit, note := connBudget(t, want, 160)
-	forVariants(t, false, func(t *testing.T, v variant) {
+	eachStressVariant(t, func(t *testing.T, v variant) {
 		child := startChild(t, v, "bench", childtest.Spec{NoFile: limit})
 		peak0, fds0 := child.PeakRSS(), child.FDs()
 		var held int
@@ -177,7 +177,7 @@ func TestStressHold(t *testing.T) {
 func TestStressSlowClients(t *testing.T) {
 	needStress(t)
 	const slow, headerTimeout, rounds = 1000, 2 * time.Second, 5
-	forVariants(t, false, func(t *testing.T, v variant) {
+	eachStressVariant(t, func(t *testing.T, v variant) {
 		child := startChild(t, v, "bench", childtest.Spec{}, "header_timeout="+headerTimeout.String())
 		load := func() float64 {
 			res, err := loadgen.Run(context.Background(), loadgen.Config{
@@ -278,7 +278,7 @@ func median(xs []float64) float64 {
 func TestStressGracefulStop(t *testing.T) {
 	needStress(t)
 	const conns, depth, drain = 1000, 16, 10 * time.Second
-	forVariants(t, false, func(t *testing.T, v variant) {
+	eachStressVariant(t, func(t *testing.T, v variant) {
 		child := startChild(t, v, "bench", childtest.Spec{Drain: drain})
 		window := make(chan struct{})
 		result := make(chan *loadgen.Result, 1)

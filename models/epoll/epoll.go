@@ -42,9 +42,9 @@ func init() {
 				Doc: "pending output above which a connection is not read until it drains"},
 		},
 		Variants: []models.Variant{
-			{Name: "reuseport-edge", Knobs: []string{"accept=reuseport", "trigger=edge", "loops=2"}},
+			{Name: "reuseport-edge", Knobs: []string{"accept=reuseport", "trigger=edge", "loops=2"}, Stress: true},
 			{Name: "reuseport-level", Knobs: []string{"accept=reuseport", "trigger=level", "loops=2"}},
-			{Name: "acceptor-edge", Knobs: []string{"accept=acceptor", "trigger=edge", "loops=2", "read_until=eagain"}},
+			{Name: "acceptor-edge", Knobs: []string{"accept=acceptor", "trigger=edge", "loops=2", "read_until=eagain"}, Stress: true},
 			{Name: "acceptor-level", Knobs: []string{"accept=acceptor", "trigger=level", "loops=2", "maxevents=1"}},
 		},
 		Available: available,

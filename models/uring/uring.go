@@ -70,11 +70,11 @@ func init() {
 				Doc: "most connections one reactor holds (0: no limit); max_conns bounds the whole server"},
 		},
 		Variants: []models.Variant{
-			{Name: "reuseport-defer", Knobs: []string{"accept=reuseport", "taskrun=defer", "loops=2"}},
+			{Name: "reuseport-defer", Knobs: []string{"accept=reuseport", "taskrun=defer", "loops=2"}, Stress: true},
 			{Name: "acceptor-defer", Knobs: []string{"accept=acceptor", "taskrun=defer", "loops=2"}},
 			{Name: "reuseport-none", Knobs: []string{"accept=reuseport", "taskrun=none", "loops=2"}},
 			{Name: "reuseport-coop", Knobs: []string{"accept=reuseport", "taskrun=coop", "loops=2"}},
-			{Name: "sqpoll", Knobs: []string{"sqpoll=on", "taskrun=none", "loops=2", "sq_idle_ms=10"}},
+			{Name: "sqpoll", Knobs: []string{"sqpoll=on", "taskrun=none", "loops=2", "sq_idle_ms=10"}, Stress: true},
 			{Name: "sqpoll-acceptor", Knobs: []string{"sqpoll=on", "taskrun=none", "accept=acceptor", "loops=1"}},
 			{Name: "tiny-buffers", Knobs: []string{"buf_entries=4", "buf_size=512", "loops=1"}},
 		},
