@@ -78,7 +78,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown workload field", replace("  path: /plaintext", "  pathh: /plaintext"), []string{":4:", "pathh", "fields: app, body"}},
 		{"unknown model", replace("model: epoll", "model: kqueue"), []string{":8:", "models.model", `"kqueue"`, "epoll, netstd, uring"}},
 		{"unknown knob", replace("{loops: 1}", "{loopz: 1}"), []string{":9:", "models.epoll", `unknown knob "loopz"`}},
-		{"knob out of range", replace("{loops: 1, taskrun: defer}", "{loops: 0}"), []string{":11:", "knob loops", "out of range", "1..1024"}},
+		{"knob out of range", replace("{loops: 1, taskrun: defer}", "{loops: 2000}"), []string{":11:", "knob loops", "out of range", "0..1024"}},
 		{"knob combination", replace("taskrun: defer}", "taskrun: defer, sqpoll: on}"), []string{":11:", "sqpoll=on needs taskrun=none"}},
 		{"empty sweep", replace("  connections: [16, 64]\n  pipeline: [1, 16]", "  connections: []"), []string{":13:", "sweep.connections", "empty"}},
 		{"no sweep", strings.Replace(replace("  connections: [16, 64]\n  pipeline: [1, 16]\n", ""), "sweep:\n", "sweep: {}\n", 1), []string{"sweep", "at least one parameter"}},
