@@ -184,17 +184,50 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// built is the iolab binary the tests that run it share, built once.
+var built struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.bin != "" {
+		os.RemoveAll(filepath.Dir(built.bin))
+	}
+	os.Exit(code)
+}
+
+// buildIolab builds the binary, for tests that need it as a process of its
+// own (pinned, signalled, or started by `iolab run` on its hosts).
+func buildIolab(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "iolab-test-bin-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.bin = filepath.Join(dir, "iolab")
+		if out, err := exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
+}
+
 // TestServeSignal runs the built binary, pinned with --cpus (which must not
 // be tried in this process: it would pin the tests), and stops it with
 // SIGTERM, by pid.
 func TestServeSignal(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "iolab")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildIolab(t)
 	statsFile := filepath.Join(t.TempDir(), "stats.json")
 	cmd := exec.Command(bin, "serve", "--model", "netstd", "--app", "echo", "--addr", "127.0.0.1:0", "--stats-json", statsFile,
 		"--cpus", "0")
