@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"iolab/loadgen"
 )
 
 // hostsSample is good with a hosts section appended.
@@ -288,5 +290,18 @@ func TestTCTime(t *testing.T) {
 		if got := tcTime(d); got != want {
 			t.Errorf("%v: %s, want %s", d, got, want)
 		}
+	}
+}
+
+// TestFillsCPUs: two load generators at 48% each of one shared CPU fill it,
+// though neither alone looks saturated.
+func TestFillsCPUs(t *testing.T) {
+	merged := &loadgen.Result{Seconds: 2}
+	merged.CPU.UserSeconds, merged.CPU.SystemSeconds = 1.2, 0.72 // 1.92 of 2 CPU-seconds
+	if !fillsCPUs(merged, 1) || fillsCPUs(merged, 2) {
+		t.Fatal("96% of one CPU fills it; 48% of two does not")
+	}
+	if fillsCPUs(&loadgen.Result{}, 1) {
+		t.Fatal("an empty window fills nothing")
 	}
 }

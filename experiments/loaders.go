@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"iolab/loadgen"
+	"iolab/models/affinity"
 	"iolab/results"
 )
 
@@ -98,6 +99,13 @@ func (r *Runner) loadHosts(ctx context.Context, p Planned, l *launch, port strin
 	}
 	o := outcomeOf(merged)
 	o.hosts = &results.Hosts{Launcher: l.kind, Server: l.server.name, WindowSkewSeconds: last.Sub(first).Seconds()}
+	if !l.server.remote {
+		cpus := len(mustCPUs(r.Spec.LoaderCPUs))
+		if cpus == 0 {
+			cpus = affinity.Count()
+		}
+		o.saturated = fillsCPUs(merged, cpus)
+	}
 	for i, x := range res {
 		// One saturated client may be the limit, however idle the others.
 		o.saturated = o.saturated || x.CPU.Saturated
@@ -106,6 +114,14 @@ func (r *Runner) loadHosts(ctx context.Context, p Planned, l *launch, port strin
 			ClientCPUUsPerReq: x.CPU.PerRequestUs, ClientSaturated: x.CPU.Saturated})
 	}
 	return o, nil
+}
+
+// fillsCPUs reports whether load generators that share cpus CPUs (those of
+// one machine) kept them more than 90% busy: each of them may look half
+// idle while together they fill them, and then the client is the limit.
+func fillsCPUs(merged *loadgen.Result, cpus int) bool {
+	busy := merged.CPU.UserSeconds + merged.CPU.SystemSeconds
+	return merged.Seconds > 0 && cpus > 0 && busy/(merged.Seconds*float64(cpus)) > 0.9
 }
 
 // startLoader starts one load generator's process, which reports on
