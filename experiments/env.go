@@ -51,6 +51,9 @@ func Environment(spec *Spec, iolabVersion string, args []string) results.Env {
 	if out, err := exec.Command("git", "describe", "--always", "--dirty", "--tags").Output(); err == nil {
 		e.Git = strings.TrimSpace(string(out))
 	}
+	if spec.Hosts != nil {
+		e.Hosts = spec.Hosts.String()
+	}
 	if spec.CPUQuota > 0 {
 		e.CPUQuota = strconv.FormatFloat(spec.CPUQuota, 'f', -1, 64) + " CPU via " + QuotaSupport()
 	}

@@ -27,11 +27,13 @@ type outcome struct {
 	clientCPU float64 // µs per request, when known
 	saturated bool
 	histogram string
+	hosts     *results.Hosts // load generators of their own: where, and each one's part
 }
 
 func (o *outcome) fill(c *results.Cell) {
 	c.Requests, c.RPS, c.BytesRead, c.Latency = o.requests, o.rps, o.bytes, o.latency
 	c.Errors, c.ClientCPUUsPerReq, c.ClientSaturated, c.Histogram = o.errors, o.clientCPU, o.saturated, o.histogram
+	c.Hosts = o.hosts
 	if c.RPS > 0 {
 		c.Seconds = float64(c.Requests) / c.RPS
 	}
@@ -41,6 +43,9 @@ func (o *outcome) fill(c *results.Cell) {
 // measured window begins (true) and ends (false), so the server can be
 // sampled at exactly those moments.
 func (r *Runner) load(ctx context.Context, p Planned, addr string, onWindow func(begin bool)) (*outcome, error) {
+	if onWindow == nil && r.Spec.Loader != "builtin" {
+		onWindow = func(bool) {} // drained cells are the builtin's alone; keep the others safe
+	}
 	switch r.Spec.Loader {
 	case "wrk":
 		return r.loadWrk(ctx, p, addr, onWindow)
@@ -59,6 +64,7 @@ func (r *Runner) load(ctx context.Context, p Planned, addr string, onWindow func
 		Rate:               p.Rate,
 		Threads:            r.Spec.Threads,
 		Duration:           r.Spec.Duration,
+		Count:              p.Count,
 		Warmup:             r.Spec.Warmup,
 		ExpectStatus:       w.ExpectStatus,
 		ExpectBody:         []byte(w.ExpectBody),
@@ -75,6 +81,11 @@ func (r *Runner) load(ctx context.Context, p Planned, addr string, onWindow func
 	if err != nil {
 		return nil, err
 	}
+	return outcomeOf(res), nil
+}
+
+// outcomeOf is the builtin load generator's result in the cell's terms.
+func outcomeOf(res *loadgen.Result) *outcome {
 	l := res.Latency
 	o := &outcome{
 		requests: res.Requests, rps: res.RPS, bytes: res.Bytes,
@@ -90,7 +101,7 @@ func (r *Runner) load(ctx context.Context, p Planned, addr string, onWindow func
 			o.errors[name] = n
 		}
 	}
-	return o, nil
+	return o
 }
 
 // loadWrk runs wrk (a warm-up run, then the measured one), pinned to the

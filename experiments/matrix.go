@@ -30,6 +30,17 @@ type Planned struct {
 	Connections int
 	Pipeline    int
 	Rate        float64
+	Count       int64 // requests to measure, in all (0: for the duration)
+	// Drained: the cell counts requests without a warm-up, so nothing is in
+	// flight before its load begins or after it ends. Such a cell samples
+	// the server at those two moments, and the server's requests counter
+	// then equals the load generators' count exactly (when none failed):
+	// each load generator sends its share of the count from its first
+	// request on and waits for every answer before it stops, and the
+	// server has counted each request before answering it. A cell that
+	// warms up, or runs for a duration, is sampled at its window's edges,
+	// where requests are in flight: its counts agree to within those.
+	Drained bool
 }
 
 // Expand lists the cells in the order they run. Every sweep point is run for
@@ -82,7 +93,8 @@ func (s *Spec) Expand() []Planned {
 func (s *Spec) cellsAt(w Workload, p map[string]string) []Planned {
 	var keys []Planned
 	for _, r := range s.Rows {
-		c := Planned{Row: r, Workload: w, Sweep: p, Knobs: map[string]string{}, Connections: defaultConnections, Pipeline: defaultPipeline}
+		c := Planned{Row: r, Workload: w, Sweep: p, Knobs: map[string]string{}, Connections: defaultConnections, Pipeline: defaultPipeline,
+			Count: s.Count, Drained: s.Count > 0 && s.Warmup == 0}
 		for k, v := range r.Knobs {
 			c.Knobs[k] = v
 		}
@@ -117,15 +129,23 @@ func (s *Spec) Estimate(cells []Planned) time.Duration {
 // WritePlan writes the cells in run order with the estimated time, as
 // `iolab run --dry-run` shows them.
 func (s *Spec) WritePlan(w io.Writer, cells []Planned) error {
-	fmt.Fprintf(w, "%s (%s): %d cells, %d rows, %d repeats; about %v\n", s.Name, s.File, len(cells), len(s.Rows), s.Repeat,
-		s.Estimate(cells).Round(time.Second))
+	about := "about"
+	if s.Count > 0 {
+		about = "at most" // the count ends a cell, the duration only bounds it
+	}
+	fmt.Fprintf(w, "%s (%s): %d cells, %d rows, %d repeats; %s %v\n", s.Name, s.File, len(cells), len(s.Rows), s.Repeat,
+		about, s.Estimate(cells).Round(time.Second))
 	if s.Description != "" {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(s.Description))
 	}
 	for _, wl := range s.Workloads {
 		fmt.Fprintf(w, "  workload %s: %s %s (app %s)\n", wl.Test, wl.Method, strings.Join(wl.Paths, " "), wl.App)
 	}
-	fmt.Fprintf(w, "  loader %s, warm-up %v, measure %v", s.Loader, s.Warmup, s.Duration)
+	measure := s.Duration.String()
+	if s.Count > 0 {
+		measure = fmt.Sprintf("%d requests (for at most %v)", s.Count, s.Duration)
+	}
+	fmt.Fprintf(w, "  loader %s, warm-up %v, measure %s", s.Loader, s.Warmup, measure)
 	if s.ServerCPUs != "" || s.LoaderCPUs != "" {
 		fmt.Fprintf(w, ", server on CPUs %q, load on %q", s.ServerCPUs, s.LoaderCPUs)
 	}
@@ -133,6 +153,21 @@ func (s *Spec) WritePlan(w io.Writer, cells []Planned) error {
 		fmt.Fprintf(w, ", server limited to %g CPU", s.CPUQuota)
 	}
 	fmt.Fprintln(w)
+	if s.Count > 0 && s.Warmup == 0 {
+		fmt.Fprintln(w, "  the server is sampled before the load begins and after it ends, with nothing in flight: its request count is the load generators'")
+	}
+	if l := newLaunch(s, "iolab"); l.kind != "" {
+		l.describe(w)
+		// What the first cell runs, to try by hand when a host refuses.
+		r, c := &Runner{Spec: s}, cells[0]
+		fmt.Fprintln(w, "  the first cell runs:")
+		if c.Row.Model != "" {
+			fmt.Fprintf(w, "    %s\n", shellJoin(pinned(serveArgs(c, l), s.ServerCPUs, l.server)))
+		}
+		for i, h := range l.loaders {
+			fmt.Fprintf(w, "    %s\n", shellJoin(pinned(r.loadArgs(c, i, len(l.loaders), h, l.target(i, "PORT")), s.LoaderCPUs, h)))
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  #\trepeat\ttest\trow\tconnections\tpipeline\trate\tknobs")
 	for _, c := range cells {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -61,4 +62,21 @@ func groupUsage(pgid int) usage {
 		}
 	}
 	return u
+}
+
+// selfTimes is a process's CPU time and context switches so far.
+type selfTimes struct {
+	user, system           time.Duration
+	voluntary, involuntary uint64
+}
+
+// selfUsage is this process's (getrusage RUSAGE_SELF: every thread, live or
+// exited, to the microsecond rather than /proc's clock tick).
+func selfUsage() selfTimes {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return selfTimes{}
+	}
+	return selfTimes{user: time.Duration(ru.Utime.Nano()), system: time.Duration(ru.Stime.Nano()),
+		voluntary: uint64(ru.Nvcsw), involuntary: uint64(ru.Nivcsw)}
 }

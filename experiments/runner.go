@@ -52,7 +52,9 @@ func (r *Runner) Run(ctx context.Context) (int, error) {
 			todo = append(todo, c)
 		}
 	}
-	if r.Spec.LoaderCPUs != "" {
+	l := newLaunch(r.Spec, r.Iolab)
+	if r.Spec.LoaderCPUs != "" && l.kind == "" {
+		// The load generator is this process: keep it on its CPUs.
 		cpus, _ := ParseCPUList(r.Spec.LoaderCPUs)
 		if err := affinity.PinSelf(cpus); err != nil {
 			return 0, fmt.Errorf("cpus.loader: %w", err)
@@ -60,6 +62,19 @@ func (r *Runner) Run(ctx context.Context) (int, error) {
 	}
 	prog := newProgress(r, len(cells), len(cells)-len(todo))
 	defer prog.finish()
+	if len(todo) > 0 {
+		err := l.prepare(ctx)
+		// Deferred after prog.finish, so it runs first: the bars are
+		// still there to say what went wrong.
+		defer func() {
+			if err := l.cleanup(); err != nil {
+				prog.note("hosts: cleaning up: %v", err)
+			}
+		}()
+		if err != nil {
+			return 0, fmt.Errorf("hosts: %w", err)
+		}
+	}
 	ran := 0
 	for _, p := range todo {
 		select {
@@ -71,7 +86,7 @@ func (r *Runner) Run(ctx context.Context) (int, error) {
 		default:
 		}
 		prog.start(p)
-		c := r.runCell(ctx, p)
+		c := r.runCell(ctx, p, l)
 		if ctx.Err() != nil {
 			return ran, ctx.Err() // cut short: not a measurement
 		}
@@ -118,10 +133,10 @@ func (r *Runner) base(p Planned) results.Cell {
 }
 
 // runCell runs one cell: start its server, warm up and measure with the
-// loader while sampling the server at the edges of the measured window,
-// stop the server. Whatever fails is recorded in the cell, and the run goes
-// on.
-func (r *Runner) runCell(ctx context.Context, p Planned) results.Cell {
+// load generators while sampling the server at the edges of the measured
+// window, stop the server. Whatever fails is recorded in the cell, and the
+// run goes on.
+func (r *Runner) runCell(ctx context.Context, p Planned, l *launch) results.Cell {
 	c := r.base(p)
 	fail := func(status, format string, a ...any) results.Cell {
 		c.Status, c.Reason = status, fmt.Sprintf(format, a...)
@@ -129,7 +144,7 @@ func (r *Runner) runCell(ctx context.Context, p Planned) results.Cell {
 	}
 	if p.Row.Model != "" {
 		m, _ := models.Lookup(p.Row.Model)
-		if m.Available != nil {
+		if m.Available != nil && !l.server.remote {
 			if err := m.Available(); err != nil {
 				return fail(results.StatusSkipped, "%s is unavailable here: %v", m.Name, err)
 			}
@@ -137,12 +152,7 @@ func (r *Runner) runCell(ctx context.Context, p Planned) results.Cell {
 	} else if missing := missingCommand(p.Row.Command); missing != "" {
 		return fail(results.StatusSkipped, "%s is not installed (no %s in PATH)", p.Row.Label, missing)
 	}
-	dir, err := os.MkdirTemp("", "iolab-cell-")
-	if err != nil {
-		return fail(results.StatusFailed, "%v", err)
-	}
-	defer os.RemoveAll(dir)
-	srv, err := r.startServer(ctx, p, dir)
+	srv, err := r.startServer(ctx, p, l)
 	if err != nil {
 		c.Stderr = ""
 		if srv != nil {
@@ -155,17 +165,36 @@ func (r *Runner) runCell(ctx context.Context, p Planned) results.Cell {
 	var begin, end window
 	sample := func(w *window) {
 		w.at = time.Now()
-		w.usage = srv.usage()
-		w.stats, w.err = srv.snapshot()
+		w.usage, w.stats, w.err = srv.sample()
 	}
-	out, err := r.load(ctx, p, srv.addr, func(start bool) {
-		if start {
-			sample(&begin)
-		} else {
-			sample(&end)
+	// A drained cell is sampled before the load begins and after every
+	// load generator has exited, with nothing in flight at either moment;
+	// any other at its measured window's edges, as the load generators
+	// report them.
+	var onWindow func(begin bool)
+	if p.Drained {
+		sample(&begin)
+	} else {
+		onWindow = func(start bool) {
+			if start {
+				sample(&begin)
+			} else {
+				sample(&end)
+			}
 		}
-	})
-	exitErr := srv.stop()
+	}
+	var out *outcome
+	if l.kind == "" {
+		out, err = r.load(ctx, p, srv.addr, onWindow)
+	} else {
+		out, err = r.loadHosts(ctx, p, l, srv.port, onWindow)
+	}
+	var exitErr error
+	if p.Drained && err == nil {
+		end, exitErr = srv.final()
+	} else {
+		exitErr = srv.stop()
+	}
 	c.Stderr = srv.stderr.String()
 	switch {
 	case ctx.Err() != nil:
@@ -174,25 +203,37 @@ func (r *Runner) runCell(ctx context.Context, p Planned) results.Cell {
 		return fail(results.StatusFailed, "load: %v", err)
 	case end.at.IsZero() || begin.at.IsZero():
 		return fail(results.StatusFailed, "the measured window never began")
+	case begin.err != nil || end.err != nil:
+		return fail(results.StatusFailed, "sampling the server: %v", errors.Join(begin.err, end.err))
 	case exitErr != nil && !srv.exitedByStop():
 		return fail(results.StatusFailed, "the server died during the cell: %v", exitErr)
 	}
 	c.Stderr = ""
 	out.fill(&c)
+	c.Drained = p.Drained
 	secs := end.at.Sub(begin.at).Seconds()
 	cpu := (end.usage.cpu - begin.usage.cpu).Seconds()
 	c.ServerCPUSeconds = cpu
 	if secs > 0 {
 		c.ServerUtilization = cpu / secs
 	}
-	if c.Requests > 0 {
-		c.ServerCPUUsPerReq = cpu * 1e6 / float64(c.Requests)
+	// The server's CPU time is divided by the requests answered in the
+	// span it covers: the loaders' count, when their window is that span.
+	// Several load generators' windows are aligned only to within their
+	// start-up skew, and the server is sampled where all of them overlap:
+	// then its own count over that span is the one that matches.
+	perReq := c.Requests
+	if len(l.loaders) > 1 && !p.Drained && p.Row.Model != "" {
+		perReq = end.stats.Get(models.Requests) - begin.stats.Get(models.Requests)
+	}
+	if perReq > 0 {
+		c.ServerCPUUsPerReq = cpu * 1e6 / float64(perReq)
 	}
 	c.CtxSwitches = results.CtxSwitches{
 		Voluntary:   end.usage.voluntary - begin.usage.voluntary,
 		Involuntary: end.usage.involuntary - begin.usage.involuntary,
 	}
-	if begin.err == nil && end.err == nil && p.Row.Model != "" {
+	if p.Row.Model != "" {
 		c.Counters = counterDelta(begin.stats, end.stats)
 		var sys uint64
 		for k := models.SysAccept; k <= models.SysIOUringEnter; k++ {

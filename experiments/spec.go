@@ -39,7 +39,12 @@ type Spec struct {
 	CPUQuota    float64 // CPUs' worth of time the server may use (0: no quota)
 	Loader      string  // builtin, wrk or h2load
 	Threads     int     // load generator threads (0: as many as LoaderCPUs)
-	Source      []byte  // the file as read
+	// Count, when above 0, measures this many requests per cell instead of
+	// a duration (Duration then bounds the cell). Without a warm-up, such a
+	// cell's window is drained at both edges (see Planned.Drained).
+	Count  int64
+	Hosts  *Hosts // where the server and the load generators run; nil: the runner's machine, the load in its process
+	Source []byte // the file as read
 }
 
 // Workload is what the load generator asks and what it expects back.
@@ -145,9 +150,25 @@ func Parse(file string, src []byte) (*Spec, error) {
 			return p.choice(n, "loader", &s.Loader, "builtin", "wrk", "h2load")
 		},
 		"load_threads": func(n *yaml.Node) error { return p.intRange(n, "load_threads", &s.Threads, 1, 1024) },
+		"requests": func(n *yaml.Node) error {
+			v, err := p.scalar(n, "requests")
+			if err != nil {
+				return err
+			}
+			c, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || c < 1 || c > 1e12 {
+				return p.err(n, "requests", "%q: want a whole number of requests from 1 to 10^12", v)
+			}
+			s.Count = c
+			return nil
+		},
+		"hosts": func(n *yaml.Node) error { return p.hosts(n, &s.Hosts) },
 	})
 	if err != nil {
 		return nil, err
+	}
+	if seen["requests"] && !seen["duration"] {
+		s.Duration = time.Minute // only a bound: the count ends the cell
 	}
 	if seen["workload"] && seen["workloads"] {
 		return nil, specError(file, top.Line, "workloads", "give workload or workloads, not both")
@@ -160,14 +181,19 @@ func Parse(file string, src []byte) (*Spec, error) {
 			return nil, specError(file, top.Line, req, "missing; every experiment needs name, workload (or workloads), models and sweep")
 		}
 	}
-	if err := s.check(); err != nil {
+	lines := map[string]int{} // of each top-level field, for the errors that span fields
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		lines[top.Content[i].Value] = top.Content[i].Line
+	}
+	if err := s.check(lines); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// check applies the rules that span fields.
-func (s *Spec) check() error {
+// check applies the rules that span fields; line has the line of each
+// top-level field.
+func (s *Spec) check(line map[string]int) error {
 	if !validName(s.Name) {
 		return specError(s.File, 1, "name", "%q: use letters, digits, '-' and '_' (it names the results directory)", s.Name)
 	}
@@ -213,10 +239,13 @@ func (s *Spec) check() error {
 	}
 	for _, w := range s.Workloads {
 		if s.Loader != "builtin" && (w.Body != "" || len(w.Paths) > 1 || w.ExpectBody != "") {
-			return specError(s.File, 1, "loader", "%s cannot send a body, rotate paths or check bodies here; use loader: builtin", s.Loader)
+			return specError(s.File, line["loader"], "loader", "%s cannot send a body, rotate paths or check bodies here; use loader: builtin", s.Loader)
 		}
 	}
-	return nil
+	if s.Count > 0 && s.Loader != "builtin" {
+		return specError(s.File, line["requests"], "requests", "%s cannot stop at a count of requests; use loader: builtin, or a duration", s.Loader)
+	}
+	return s.checkHosts(line)
 }
 
 func knobOf(m models.Model, name string) (models.Knob, bool) {

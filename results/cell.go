@@ -79,6 +79,42 @@ type Cell struct {
 	Counters          map[string]uint64 `json:"counters,omitempty"` // the core's counters (models.Stats), deltas over the window
 	SyscallsPerReq    float64           `json:"syscalls_per_req,omitempty"`
 	CQEsPerEnter      float64           `json:"cqes_per_enter,omitempty"`
+
+	// Drained: the server was sampled before the load began and after it
+	// ended, with no request in flight at either moment (a count of
+	// requests, no warm-up), so Counters["requests"] equals Requests when
+	// no request failed. Otherwise it was sampled at the measured window's
+	// edges, where requests are in flight.
+	Drained bool `json:"drained,omitempty"`
+	// Hosts says where the processes ran when the load came from load
+	// generators of their own (experiment field hosts) rather than the
+	// runner's process; Requests, RPS, Latency and the client CPU above
+	// are then theirs merged.
+	Hosts *Hosts `json:"hosts,omitempty"`
+}
+
+// Hosts is where a cell's server and load generators ran.
+type Hosts struct {
+	Launcher string `json:"launcher"` // local, netns or ssh
+	Server   string `json:"server"`   // "netns iolab-4242-1-srv", "ssh bench@server1"
+	// WindowSkewSeconds is how far apart the load generators began their
+	// measured windows, as the runner heard of them: the server is sampled
+	// from the last beginning to the first end.
+	WindowSkewSeconds float64       `json:"window_skew_seconds"`
+	Loaders           []LoaderShare `json:"loaders"`
+}
+
+// LoaderShare is one load generator's part of a cell.
+type LoaderShare struct {
+	Host              string  `json:"host"`
+	Connections       int     `json:"connections"`
+	Requests          uint64  `json:"requests"`
+	RPS               float64 `json:"rps"`
+	Errors            uint64  `json:"errors,omitempty"`
+	P50               float64 `json:"p50_us"`
+	P99               float64 `json:"p99_us"`
+	ClientCPUUsPerReq float64 `json:"client_cpu_us_per_req"`
+	ClientSaturated   bool    `json:"client_saturated,omitempty"`
 }
 
 // Latency percentiles, in microseconds.

@@ -40,6 +40,7 @@ type Env struct {
 	ServerCPUs   string          `json:"server_cpus,omitempty"`
 	LoaderCPUs   string          `json:"loader_cpus,omitempty"`
 	CPUQuota     string          `json:"cpu_quota,omitempty"` // how server_cpu_quota was applied (cgroup v2, v1, or why not)
+	Hosts        string          `json:"hosts,omitempty"`     // where the server and load generators ran, when not all here`
 	IOURingProbe json.RawMessage `json:"io_uring_probe,omitempty"`
 }
 

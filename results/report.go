@@ -230,6 +230,7 @@ func (r *report) environment(d *Dir) {
 	add("server CPUs", e.ServerCPUs)
 	add("load generator CPUs", e.LoaderCPUs)
 	add("server CPU quota", e.CPUQuota)
+	add("hosts", e.Hosts)
 	if len(e.IOURingProbe) == 0 || string(e.IOURingProbe) == "null" {
 		return
 	}

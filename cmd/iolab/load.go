@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"iolab/experiments"
 	"iolab/loadgen"
 	"iolab/models"
 	"iolab/models/affinity"
@@ -237,6 +238,15 @@ func (o *loadOptions) run(ctx context.Context, cmd *cobra.Command, url string, s
 		return err
 	}
 	cfg.Log = func(msg string) { fmt.Fprintln(stderr, "iolab: "+msg) }
+	// How a runner on another host hears of the window, to sample the
+	// server then; and how a person sees the warm-up end.
+	cfg.OnWindow = func(begin bool) {
+		if begin {
+			fmt.Fprintln(stderr, experiments.WindowBeginsLine)
+		} else {
+			fmt.Fprintln(stderr, experiments.WindowEndsLine)
+		}
+	}
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {
 		return flagError(err)

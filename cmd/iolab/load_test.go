@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"iolab/experiments"
 	"iolab/loadgen"
 	"iolab/models"
 	"iolab/models/app"
@@ -65,6 +66,11 @@ func TestLoadText(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "iolab: connected in ") || !strings.Contains(errOut.String(), "loading for 300ms (closed loop, pipeline 8)") {
 		t.Errorf("stderr: %q", errOut.String())
+	}
+	// The lines a runner on another host reads to sample the server.
+	begins, ends := strings.Index(errOut.String(), experiments.WindowBeginsLine+"\n"), strings.Index(errOut.String(), experiments.WindowEndsLine+"\n")
+	if begins < 0 || ends < begins {
+		t.Errorf("stderr lacks the window's edges, in order: %q", errOut.String())
 	}
 }
 

@@ -42,10 +42,17 @@ drifts. A row that cannot run here (io_uring refused, a tool not installed)
 is recorded as skipped, with the reason; a server that fails is recorded as a
 failed cell with its stderr, and the run goes on.
 
+With hosts: in the file, the server and one or more load generators run
+elsewhere: in network namespaces the run makes and removes (launcher netns,
+as root), or on other machines over ssh (launcher ssh); each load generator
+is 'iolab load --json' there, and their results are merged into each cell.
+--dry-run prints the hosts and every command the run begins with.
+
 Ctrl-C stops after the cell in progress and keeps every finished cell; a
 second Ctrl-C abandons that cell too. --resume DIR finishes such a run.`,
 		Example: `  iolab run experiments/demo.yaml
   iolab run --dry-run experiments/plaintext.yaml     # the cells, their order, the time they take
+  iolab run experiments/netns.yaml                   # server and load generators in network namespaces (root)
   iolab run --resume results/demo-20261121-101500`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			switch {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,10 +31,8 @@ type serveOptions struct {
 	statsJSON string
 	drain     time.Duration
 	cpus      string
-	// exitWithParent stops the server when the process that started it
-	// is gone: an experiment runner killed mid-cell leaves no server
-	// behind.
-	exitWithParent bool
+	control   bool
+	stdin     io.Reader // --control reads it
 }
 
 func init() { commands = append(commands, newServeCmd) }
@@ -47,14 +46,21 @@ func newServeCmd() *cobra.Command {
 until SIGINT or SIGTERM. Then stop gracefully: close the listener, finish the
 responses already begun, close every connection (within --drain-timeout), and
 print the core's counters; --stats-json also writes them as JSON. SIGUSR1
-writes the counters to --stats-json at once and serves on: how an experiment
-reads them at the edges of its measured window.
+writes the counters to --stats-json at once and serves on.
+
+--control is how 'iolab run' drives a server on any host (here, in a network
+namespace, or over ssh): each line "stats" read on stdin is answered on stdout
+with one line of JSON, the counters with the process's own CPU time and
+context switches; the end of stdin stops the server as SIGTERM does, so a
+server whose runner is gone stops too. A last line, "final": true, is written
+as it exits, and the summary goes to stderr.
 
 Knobs tune the core: --knob NAME=VALUE, repeatable, with the names and values
 'iolab models' lists. Apps: ` + strings.Join(app.Names(), ", ") + `.`,
 		Example: `  iolab serve --model netstd --app bench --addr 127.0.0.1:8080
   iolab serve --model netstd --app echo --knob idle_timeout=5s --knob read_buffer=64KiB
-  iolab serve --addr 127.0.0.1:0 --stats-json stats.json   # any free port; counters to a file`,
+  iolab serve --addr 127.0.0.1:0 --stats-json stats.json   # any free port; counters to a file
+  echo stats | iolab serve --addr 127.0.0.1:0 --control   # one sample of the counters, then stop`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -62,6 +68,7 @@ Knobs tune the core: --knob NAME=VALUE, repeatable, with the names and values
 			snap := make(chan os.Signal, 1)
 			signal.Notify(snap, syscall.SIGUSR1)
 			defer signal.Stop(snap)
+			o.stdin = cmd.InOrStdin()
 			return o.run(ctx, snap, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -73,7 +80,7 @@ Knobs tune the core: --knob NAME=VALUE, repeatable, with the names and values
 	f.StringVar(&o.statsJSON, "stats-json", "", "write the counters as JSON to this file when stopped")
 	f.DurationVar(&o.drain, "drain-timeout", 10*time.Second, "how long a graceful stop may take")
 	f.StringVar(&o.cpus, "cpus", "", "pin the server to these CPUs (like 0 or 0-1), every thread of it")
-	f.BoolVar(&o.exitWithParent, "exit-with-parent", false, "stop gracefully when the process that started this one exits (iolab run sets it)")
+	f.BoolVar(&o.control, "control", false, `answer each "stats" line on stdin with the counters as JSON on stdout; stop at the end of stdin`)
 	return cmd
 }
 
@@ -115,12 +122,6 @@ func (o *serveOptions) run(ctx context.Context, snapshot <-chan os.Signal, stdou
 	if err != nil {
 		return err
 	}
-	if o.exitWithParent {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		go watchParent(ctx, os.Getppid(), cancel)
-	}
 	began, seq := time.Now(), 0
 	fmt.Fprintf(stderr, "iolab: serving %s with %s on %s (pid %d, %s)%s\n",
 		a.Name, m.Name, core.Addr(), os.Getpid(), raiseOpenFiles(), changedKnobs(m, cfg))
@@ -132,6 +133,14 @@ func (o *serveOptions) run(ctx context.Context, snapshot <-chan os.Signal, stdou
 		seq++
 		return writeJSON(o.statsJSON, models.Report{Model: m.Name, App: a.Name, Addr: core.Addr().String(),
 			Knobs: cfg.Knobs.Map(), Started: began, Stopped: time.Now(), Stats: core.Stats(), Seq: seq, Final: final})
+	}
+	// With --control, stdout carries the samples alone.
+	var asks <-chan struct{}
+	samples, summary := json.NewEncoder(stdout), stdout
+	ctlSeq := 0
+	if o.control {
+		asks = readControl(o.stdin)
+		summary = stderr
 	}
 wait:
 	for {
@@ -145,6 +154,15 @@ wait:
 			if err := report(false); err != nil {
 				fmt.Fprintln(stderr, "iolab: --stats-json:", err)
 			}
+		case _, ok := <-asks:
+			if !ok {
+				fmt.Fprintln(stderr, "iolab: stopping: end of the control input")
+				break wait
+			}
+			ctlSeq++
+			if err := samples.Encode(experiments.SampleSelf(ctlSeq, core.Stats())); err != nil {
+				return fmt.Errorf("--control: %w", err)
+			}
 		}
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), o.drain)
@@ -152,8 +170,15 @@ wait:
 	stopErr := core.Stop(stopCtx)
 	ended := time.Now()
 	st := core.Stats()
-	fmt.Fprintf(stdout, "iolab: %s served %d requests in %v\n", m.Name, st.Get(models.Requests), ended.Sub(began).Round(time.Millisecond))
-	if err := st.WriteText(stdout); err != nil {
+	if o.control {
+		last := experiments.SampleSelf(ctlSeq+1, st)
+		last.Final = true
+		if err := samples.Encode(last); err != nil {
+			return fmt.Errorf("--control: %w", err)
+		}
+	}
+	fmt.Fprintf(summary, "iolab: %s served %d requests in %v\n", m.Name, st.Get(models.Requests), ended.Sub(began).Round(time.Millisecond))
+	if err := st.WriteText(summary); err != nil {
 		return err
 	}
 	if err := report(true); err != nil {
@@ -166,6 +191,23 @@ wait:
 		return fmt.Errorf("connections still open after --drain-timeout %v were closed", o.drain)
 	}
 	return nil
+}
+
+// readControl reads --control's input: a value on the channel for each line
+// "stats"; the channel closes at the end of the input. Other lines are
+// ignored, so that a person typing at it can do no harm.
+func readControl(r io.Reader) <-chan struct{} {
+	asks := make(chan struct{})
+	go func() {
+		defer close(asks)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if strings.TrimSpace(sc.Text()) == experiments.ControlStats {
+				asks <- struct{}{}
+			}
+		}
+	}()
+	return asks
 }
 
 // changedKnobs lists the knobs set away from their defaults.
@@ -241,24 +283,4 @@ func writeJSON(path string, v any) error {
 		os.Remove(tmp.Name())
 	}
 	return err
-}
-
-// watchParent calls orphaned once this process's parent is no longer ppid:
-// it has exited and the process was given to init or a subreaper. Polling
-// is crude but exact: PR_SET_PDEATHSIG would fire when the parent's
-// *thread* that started us exits, and Go's runtime ends threads.
-func watchParent(ctx context.Context, ppid int, orphaned func()) {
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if os.Getppid() != ppid {
-				orphaned()
-				return
-			}
-		}
-	}
 }
