@@ -254,3 +254,67 @@ warmup: 0s
 		t.Errorf("the run's summary does not count the failure:\n%s", out)
 	}
 }
+
+// TestRunDir: --dir puts the run in exactly that directory, as make
+// reference does; a second run there is refused until --replace, which
+// leaves one run, the new one, and whatever else was kept beside it.
+func TestRunDir(t *testing.T) {
+	bin := iolabBinary(t)
+	file := filepath.Join(t.TempDir(), "fixed.yaml")
+	spec := `name: fixed
+workload:
+  path: /plaintext
+  expect_body: "Hello, World!"
+models:
+  - model: epoll
+    knobs: {loops: 1}
+sweep:
+  connections: [2]
+duration: 200ms
+warmup: 0s
+`
+	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "reference", "fixed")
+	started := func() time.Time {
+		t.Helper()
+		d, err := results.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells, err := d.Cells()
+		if err != nil || len(cells) != 1 || !cells[0].OK() {
+			t.Fatalf("cells in %s: %v %+v", dir, err, cells)
+		}
+		return cells[0].Started
+	}
+	if out, err := exec.Command(bin, "run", "--quiet", "--dir", dir, file).CombinedOutput(); err != nil {
+		t.Fatalf("first run: %v\n%s", err, out)
+	}
+	first := started()
+	if _, err := os.Stat(filepath.Join(dir, results.ReportFile)); err != nil {
+		t.Errorf("no report in the run directory: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "NOTES.md"), []byte("kept"), 0o644)
+
+	out, err := exec.Command(bin, "run", "--quiet", "--dir", dir, file).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--replace") {
+		t.Fatalf("a second run into a run directory: %v\n%s", err, out)
+	}
+	if started() != first {
+		t.Fatal("the refused run changed the first one")
+	}
+	if out, err := exec.Command(bin, "run", "--quiet", "--dir", dir, "--replace", file).CombinedOutput(); err != nil {
+		t.Fatalf("replacing run: %v\n%s", err, out)
+	}
+	if !started().After(first) {
+		t.Error("--replace kept the old cell")
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "NOTES.md")); err != nil || string(b) != "kept" {
+		t.Errorf("a file beside the run went: %v", err)
+	}
+	if dirs, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), "fixed-*")); len(dirs) != 0 {
+		t.Errorf("timestamped directories beside --dir: %v", dirs)
+	}
+}
