@@ -63,6 +63,17 @@ warmup: 0s
 repeat: 2
 `
 
+// writeExperiment writes an experiment file NAME.yaml in a temporary
+// directory and returns its path.
+func writeExperiment(t *testing.T, name, src string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), name+".yaml")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
 // cellSet reads the (key, repeat) pairs of a run directory, sorted, and
 // fails on one that is there twice or did not measure.
 func cellSet(t *testing.T, dir string) []string {
@@ -107,10 +118,7 @@ func runDir(t *testing.T, parent string) string {
 // --resume completes it to the same set of cells as an uninterrupted run.
 func TestRunKillResume(t *testing.T) {
 	bin := iolabBinary(t)
-	file := filepath.Join(t.TempDir(), "kill.yaml")
-	if err := os.WriteFile(file, []byte(killExperiment), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := writeExperiment(t, "kill", killExperiment)
 
 	whole := t.TempDir()
 	if out, err := exec.Command(bin, "run", "--quiet", "--results", whole, file).CombinedOutput(); err != nil {
@@ -199,8 +207,7 @@ func alive(pid int) bool {
 // one, and the run goes on to measure the rest.
 func TestRunRecordsFailures(t *testing.T) {
 	bin := iolabBinary(t)
-	file := filepath.Join(t.TempDir(), "broken.yaml")
-	spec := `name: broken
+	file := writeExperiment(t, "broken", `name: broken
 workload:
   path: /plaintext
 models:
@@ -216,10 +223,7 @@ sweep:
   connections: [2]
 duration: 200ms
 warmup: 0s
-`
-	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	parent := t.TempDir()
 	out, err := exec.Command(bin, "run", "--quiet", "--results", parent, file).CombinedOutput()
 	if err != nil {
@@ -260,8 +264,7 @@ warmup: 0s
 // leaves one run, the new one, and whatever else was kept beside it.
 func TestRunDir(t *testing.T) {
 	bin := iolabBinary(t)
-	file := filepath.Join(t.TempDir(), "fixed.yaml")
-	spec := `name: fixed
+	file := writeExperiment(t, "fixed", `name: fixed
 workload:
   path: /plaintext
   expect_body: "Hello, World!"
@@ -272,10 +275,7 @@ sweep:
   connections: [2]
 duration: 200ms
 warmup: 0s
-`
-	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	dir := filepath.Join(t.TempDir(), "reference", "fixed")
 	started := func() time.Time {
 		t.Helper()
