@@ -6,7 +6,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 # How long each fuzz target runs: briefly in `make test`, longer in `make fuzz`.
 FUZZTIME ?= 10s
 
-.PHONY: build demo test vet race allocs fuzz-short fuzz stress bench clean
+.PHONY: build demo test vet race allocs fuzz-short fuzz stress bench charts reference clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/iolab ./cmd/iolab
@@ -56,6 +56,40 @@ stress:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The reference results the lessons (notebooks/) show: one run of every
+# shipped experiment, each in results/reference/<name>/, committed with its
+# data so that its charts can be drawn again anywhere.
+REFERENCE_DIR ?= results/reference
+EXPERIMENTS   ?= $(wildcard experiments/*.yaml)
+
+# Every chart and report of the reference runs, drawn again from their
+# committed data alone (cells.jsonl, env.json, experiment.yaml): no
+# benchmark runs. With no reference run yet there is nothing to draw, and
+# it says so.
+charts: build
+	@n=0; for d in $(REFERENCE_DIR)/*/; do \
+	  d=$${d%/}; \
+	  [ -f "$$d/cells.jsonl" ] || continue; \
+	  bin/iolab plot "$$d" >/dev/null || exit 1; \
+	  echo "make charts: redrew $$d"; n=$$((n+1)); \
+	done; \
+	if [ $$n -eq 0 ]; then \
+	  echo "make charts: no reference run in $(REFERENCE_DIR)/ yet, so no chart to draw; make reference runs the experiments"; \
+	else \
+	  echo "make charts: $$n reference run(s) redrawn from their data"; \
+	fi
+
+# Every shipped experiment run again into results/reference/<name>/, each
+# replacing the run that was there (git keeps the old one; an interrupted
+# one is finished with bin/iolab run --resume DIR). About an hour on two
+# cores: run it on a quiet machine. EXPERIMENTS=experiments/sqpoll.yaml
+# runs only that one.
+reference: build
+	@for f in $(EXPERIMENTS); do bin/iolab run --dry-run "$$f" | head -n 1; done
+	@set -e; for f in $(EXPERIMENTS); do \
+	  bin/iolab run --dir "$(REFERENCE_DIR)/$$(basename "$$f" .yaml)" --replace "$$f"; \
+	done
 
 clean:
 	rm -rf bin

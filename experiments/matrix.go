@@ -184,5 +184,18 @@ func (s *Spec) WritePlan(w io.Writer, cells []Planned) error {
 		}
 		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%d\t%d\t%s\t%s\n", c.Order+1, c.Repeat, c.Workload.Test, c.Row.Label, c.Connections, c.Pipeline, rate, strings.Join(knobs, " "))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// The charts' names, so that a lesson (or a reader planning one) can
+	// link to them before the run.
+	names, err := s.Charts()
+	fmt.Fprintf(w, "  charts a complete run draws (%d, each .png and .svg):\n", len(names))
+	for _, n := range names {
+		fmt.Fprintf(w, "    %s\n", n)
+	}
+	if err != nil {
+		fmt.Fprintf(w, "    and some that cannot be laid out: %v\n", err)
+	}
+	return nil
 }

@@ -38,6 +38,10 @@ type Model struct {
 	// Knobs are the model's own tunables; every model also takes
 	// CommonKnobs.
 	Knobs []Knob
+	// IOUring marks a model whose loops do their I/O through io_uring:
+	// they count io_uring_enter and the CQEs each reaps, so a run of it
+	// reports CQEs per enter (and draws that chart).
+	IOUring bool
 	// Variants are knob settings the conformance suite runs, each named,
 	// so that every way the model can work is tested (both accept modes,
 	// both triggers, ...). None means the defaults only.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -56,6 +57,72 @@ func Create(root, name string, now time.Time) (*Dir, error) {
 		return nil, err
 	}
 	return &Dir{Path: path}, nil
+}
+
+// CreateAt makes path the run directory itself, rather than one named by
+// the time under a root: for runs whose place must not change from one to
+// the next (results/reference/<experiment>, which lessons link into).
+//
+// A directory that holds no run's files is used as it is (made when
+// missing). One that holds a run is refused, since two runs' cells must
+// not mix, unless replace is set: then that run's files are removed first
+// (its record, its derived files, its charts) and nothing else in the
+// directory is touched.
+func CreateAt(path string, replace bool) (*Dir, error) {
+	entries, err := os.ReadDir(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(path, 0o755); err != nil {
+			return nil, err
+		}
+		return &Dir{Path: path}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var run []string
+	for _, e := range entries {
+		if !e.IsDir() && isRunFile(e.Name()) {
+			run = append(run, e.Name())
+		}
+	}
+	if len(run) > 0 && !replace {
+		return nil, fmt.Errorf("%s holds a run already (%s): finish it with --resume %s, or replace it with --replace", path, run[0], path)
+	}
+	for _, name := range run {
+		if err := os.Remove(filepath.Join(path, name)); err != nil {
+			return nil, fmt.Errorf("replacing the run in %s: %w", path, err)
+		}
+	}
+	return &Dir{Path: path}, nil
+}
+
+// runFiles are the files a run writes besides its charts.
+var runFiles = []string{ExperimentFile, EnvFile, CellsFile, CSVFile, BenchFile, ReportFile}
+
+// isRunFile reports a file a run writes: its record, its derived files, a
+// chart, or what an interrupted WriteFile left of one (.NAME.random).
+func isRunFile(name string) bool {
+	if strings.HasPrefix(name, ".") {
+		i := strings.LastIndexByte(name, '.')
+		if i == 0 {
+			return false
+		}
+		name = name[1:i]
+	}
+	return slices.Contains(runFiles, name) || isChartFile(name)
+}
+
+// isChartFile reports the PNG or SVG of a chart (by its kind's prefix).
+func isChartFile(name string) bool {
+	if !strings.HasSuffix(name, ".png") && !strings.HasSuffix(name, ".svg") {
+		return false
+	}
+	for _, p := range chartPrefixes {
+		if strings.HasPrefix(name, p+"-") {
+			return true
+		}
+	}
+	return false
 }
 
 // Open opens an existing run directory.

@@ -10,7 +10,9 @@ import (
 
 // loadParams are the sweep parameters that belong to the load, not to a
 // core: they place a measurement, where a swept knob changes the server.
-var loadParams = map[string]bool{"connections": true, "pipeline": true, "rate": true}
+// "test" is one of them: an experiment of several workloads sweeps it, and
+// every chart already names its test.
+var loadParams = map[string]bool{"connections": true, "pipeline": true, "rate": true, "test": true}
 
 // point is one key of a run (a row at one sweep point) with its repeats,
 // and where it sits: the charts and the report group and order by this.

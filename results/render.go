@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 )
 
 // Render makes everything derived in a run directory from its cells.jsonl,
@@ -120,15 +119,8 @@ func pruneCharts(d *Dir, keep map[string]bool) {
 		return
 	}
 	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || keep[name] || !(strings.HasSuffix(name, ".png") || strings.HasSuffix(name, ".svg")) {
-			continue
-		}
-		for _, p := range chartPrefixes {
-			if strings.HasPrefix(name, p+"-") {
-				os.Remove(d.File(name))
-				break
-			}
+		if name := e.Name(); !e.IsDir() && !keep[name] && isChartFile(name) {
+			os.Remove(d.File(name))
 		}
 	}
 }

@@ -310,6 +310,39 @@ func TestChartNamesStable(t *testing.T) {
 	}
 }
 
+// TestChartNamesSeveralWorkloads: an experiment of several workloads
+// sweeps "test"; it places charts as the test does (one name part, no
+// test=... knob) and is no axis of a heat map.
+func TestChartNamesSeveralWorkloads(t *testing.T) {
+	var cells []Cell
+	for _, test := range []string{"plaintext", "json"} {
+		for _, j := range []string{"1", "2"} {
+			for _, k := range []string{"a", "b"} {
+				sweep := map[string]string{"test": test, "connections": "16", "j": j, "k": k}
+				cells = append(cells, Cell{Key: MakeKey("uring", sweep), Index: len(cells), Repeat: 1, Row: "uring",
+					Sweep: sweep, Test: test, Connections: 16, Pipeline: 1, Status: StatusOK, RPS: 1, ServerCPUUsPerReq: 1})
+			}
+		}
+	}
+	charts, err := Charts(cells)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, c := range charts {
+		names[c.Name] = true
+		if strings.Contains(c.Name, "test=") || strings.Contains(c.Name, "-x-test") || strings.Contains(c.Title, "test=") {
+			t.Errorf("chart %q (%s) treats the test as a knob", c.Name, c.Title)
+		}
+	}
+	for _, want := range []string{"rank-plaintext-c16-p1-j=1-k=a", "cpu-json-c16-p1-j=2-k=b",
+		"heat-cpu-plaintext-c16-p1-uring-j-x-k", "heat-rps-json-c16-p1-uring-j-x-k"} {
+		if !names[want] {
+			t.Errorf("no chart %s among %v", want, names)
+		}
+	}
+}
+
 func TestChartColorsConsistent(t *testing.T) {
 	cells := sampleCells()
 	all := RowColors(cells)

@@ -3,7 +3,9 @@ package results
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,5 +110,56 @@ func TestSummarize(t *testing.T) {
 	}
 	if m, _, _ := s[2].Median(func(c *Cell) float64 { return c.RPS }); m == m {
 		t.Fatal("a failed cell has a median")
+	}
+}
+
+// TestCreateAt: a run directory at a fixed place is made when missing,
+// refuses to mix with a run already there, and with replace removes that
+// run's files and nothing else.
+func TestCreateAt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "reference", "sqpoll")
+	d, err := CreateAt(path, false)
+	if err != nil || d.Path != path {
+		t.Fatalf("new directory: %v, %+v", err, d)
+	}
+	old := sampleCells()[0]
+	if err := d.Append(&old); err != nil {
+		t.Fatal(err)
+	}
+	run := []string{ExperimentFile, EnvFile, CSVFile, BenchFile, ReportFile, "rank-plaintext-c256-p16.png",
+		"heat-cpu-plaintext-c256-p16-uring-a-x-b.svg", ".results.csv.123456", ".cqes-plaintext-c256-p1.png.42"}
+	kept := []string{"NOTES.md", "rank-notes.txt", "my-chart.png", ".git", ".hidden.txt"}
+	for _, name := range append(append([]string(nil), run...), kept...) {
+		if err := os.WriteFile(d.File(name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := CreateAt(path, false); err == nil || !strings.Contains(err.Error(), "--resume "+path) || !strings.Contains(err.Error(), "--replace") {
+		t.Fatalf("a run already there: %v", err)
+	}
+	if cells, _ := d.Cells(); len(cells) != 1 {
+		t.Fatalf("refusing changed the run: %d cells", len(cells))
+	}
+	if _, err := CreateAt(path, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append(run, CellsFile) {
+		if _, err := os.Stat(d.File(name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s of the old run is still there (%v)", name, err)
+		}
+	}
+	for _, name := range kept {
+		if _, err := os.Stat(d.File(name)); err != nil {
+			t.Errorf("%s is not the run's, but went: %v", name, err)
+		}
+	}
+	// What is left holds no run: it is used as it is.
+	if _, err := CreateAt(path, false); err != nil {
+		t.Errorf("a directory with other files only: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	if _, err := CreateAt(file, true); err == nil {
+		t.Error("a file taken for a run directory")
 	}
 }

@@ -21,6 +21,8 @@ type runOptions struct {
 	dryRun  bool
 	resume  string
 	results string
+	dir     string
+	replace bool
 	quiet   bool
 }
 
@@ -49,17 +51,29 @@ is 'iolab load --json' there, and their results are merged into each cell.
 --dry-run prints the hosts and every command the run begins with.
 
 Ctrl-C stops after the cell in progress and keeps every finished cell; a
-second Ctrl-C abandons that cell too. --resume DIR finishes such a run.`,
+second Ctrl-C abandons that cell too. --resume DIR finishes such a run.
+
+--dir DIR writes the run into DIR itself, for a run that must always be in
+the same place (make reference writes results/reference/<name>/, which the
+lessons link into). DIR may not hold a run already, unless --replace is
+given: then that run's files go first, and nothing else in DIR is touched.`,
 		Example: `  iolab run experiments/demo.yaml
   iolab run --dry-run experiments/plaintext.yaml     # the cells, their order, the time they take
   iolab run experiments/netns.yaml                   # server and load generators in network namespaces (root)
-  iolab run --resume results/demo-20261121-101500`,
+  iolab run --resume results/demo-20261121-101500
+  iolab run --dir results/reference/sqpoll --replace experiments/sqpoll.yaml`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case o.resume != "" && len(args) > 0:
 				return usagef("give an experiment FILE or --resume DIR, not both")
 			case o.resume == "" && len(args) != 1:
 				return usagef("give the experiment file to run, like experiments/demo.yaml")
+			case o.dir != "" && o.resume != "":
+				return usagef("--dir names where a new run goes; --resume DIR finishes one: give one of them")
+			case o.dir != "" && cmd.Flags().Changed("results"):
+				return usagef("--dir is the run directory itself, --results the directory new runs are made under: give one of them")
+			case o.replace && o.dir == "":
+				return usagef("--replace replaces the run in --dir DIR; give --dir too")
 			}
 			return nil
 		},
@@ -75,6 +89,8 @@ second Ctrl-C abandons that cell too. --resume DIR finishes such a run.`,
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the cells in the order they would run, and the time they would take")
 	f.StringVar(&o.resume, "resume", "", "finish the interrupted run in this results directory")
 	f.StringVar(&o.results, "results", "results", "where run directories are made")
+	f.StringVar(&o.dir, "dir", "", "make the run in exactly this directory, instead of RESULTS/NAME-TIMESTAMP")
+	f.BoolVar(&o.replace, "replace", false, "with --dir: replace the run already in DIR (its files only)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress bars, one line per cell")
 	return cmd
 }
@@ -100,7 +116,12 @@ func (o *runOptions) run(ctx context.Context, file string, stdout io.Writer) err
 		return err
 	}
 	if dir == nil {
-		if dir, err = results.Create(o.results, spec.Name, time.Now()); err != nil {
+		if o.dir != "" {
+			dir, err = results.CreateAt(o.dir, o.replace)
+		} else {
+			dir, err = results.Create(o.results, spec.Name, time.Now())
+		}
+		if err != nil {
 			return err
 		}
 		if err := dir.WriteFile(results.ExperimentFile, spec.Source); err != nil {

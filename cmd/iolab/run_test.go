@@ -50,6 +50,17 @@ warmup: 0s
 repeat: 2
 `
 
+// writeExperiment writes an experiment file NAME.yaml in a temporary
+// directory and returns its path.
+func writeExperiment(t *testing.T, name, src string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), name+".yaml")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
 // cellSet reads the (key, repeat) pairs of a run directory, sorted, and
 // fails on one that is there twice or did not measure.
 func cellSet(t *testing.T, dir string) []string {
@@ -93,10 +104,7 @@ func runDir(t *testing.T, parent string) string {
 // its matrix keeps every cell it finished, leaves no server behind, and
 // --resume completes it to the same set of cells as an uninterrupted run.
 func TestRunKillResume(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "kill.yaml")
-	if err := os.WriteFile(file, []byte(killExperiment), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := writeExperiment(t, "kill", killExperiment)
 
 	whole := t.TempDir()
 	if out, err := iolabCmd("run", "--quiet", "--results", whole, file).CombinedOutput(); err != nil {
@@ -147,8 +155,7 @@ func TestRunKillResume(t *testing.T) {
 // cell with its last words, a server that is not installed is a skipped
 // one, and the run goes on to measure the rest.
 func TestRunRecordsFailures(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "broken.yaml")
-	spec := `name: broken
+	file := writeExperiment(t, "broken", `name: broken
 workload:
   path: /plaintext
 models:
@@ -164,10 +171,7 @@ sweep:
   connections: [2]
 duration: 200ms
 warmup: 0s
-`
-	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	parent := t.TempDir()
 	out, err := iolabCmd("run", "--quiet", "--results", parent, file).CombinedOutput()
 	if err != nil {
@@ -200,6 +204,65 @@ warmup: 0s
 	}
 	if !strings.Contains(string(out), "1 failed") {
 		t.Errorf("the run's summary does not count the failure:\n%s", out)
+	}
+}
+
+// TestRunDir: --dir puts the run in exactly that directory, as make
+// reference does; a second run there is refused until --replace, which
+// leaves one run, the new one, and whatever else was kept beside it.
+func TestRunDir(t *testing.T) {
+	file := writeExperiment(t, "fixed", `name: fixed
+workload:
+  path: /plaintext
+  expect_body: "Hello, World!"
+models:
+  - model: epoll
+    knobs: {loops: 1}
+sweep:
+  connections: [2]
+duration: 200ms
+warmup: 0s
+`)
+	dir := filepath.Join(t.TempDir(), "reference", "fixed")
+	started := func() time.Time {
+		t.Helper()
+		d, err := results.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells, err := d.Cells()
+		if err != nil || len(cells) != 1 || !cells[0].OK() {
+			t.Fatalf("cells in %s: %v %+v", dir, err, cells)
+		}
+		return cells[0].Started
+	}
+	if out, err := iolabCmd("run", "--quiet", "--dir", dir, file).CombinedOutput(); err != nil {
+		t.Fatalf("first run: %v\n%s", err, out)
+	}
+	first := started()
+	if _, err := os.Stat(filepath.Join(dir, results.ReportFile)); err != nil {
+		t.Errorf("no report in the run directory: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "NOTES.md"), []byte("kept"), 0o644)
+
+	out, err := iolabCmd("run", "--quiet", "--dir", dir, file).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--replace") {
+		t.Fatalf("a second run into a run directory: %v\n%s", err, out)
+	}
+	if started() != first {
+		t.Fatal("the refused run changed the first one")
+	}
+	if out, err := iolabCmd("run", "--quiet", "--dir", dir, "--replace", file).CombinedOutput(); err != nil {
+		t.Fatalf("replacing run: %v\n%s", err, out)
+	}
+	if !started().After(first) {
+		t.Error("--replace kept the old cell")
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "NOTES.md")); err != nil || string(b) != "kept" {
+		t.Errorf("a file beside the run went: %v", err)
+	}
+	if dirs, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), "fixed-*")); len(dirs) != 0 {
+		t.Errorf("timestamped directories beside --dir: %v", dirs)
 	}
 }
 

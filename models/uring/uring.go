@@ -39,8 +39,9 @@ import (
 
 func init() {
 	models.Register(models.Model{
-		Name: "uring",
-		Doc:  "io_uring reactors: multishot accept and recv on provided buffer rings, batched completions",
+		Name:    "uring",
+		Doc:     "io_uring reactors: multishot accept and recv on provided buffer rings, batched completions",
+		IOUring: true,
 		Knobs: []models.Knob{
 			{Name: "loops", Kind: models.KnobInt, Default: "0", Min: 0, Max: 1024,
 				Doc: "reactors, each a locked OS thread with its own ring (0: one per CPU this process may use when it starts)"},
