@@ -43,7 +43,6 @@ func groupUsage(pgid int) usage {
 		ut, _ := strconv.ParseInt(f[11], 10, 64)
 		st, _ := strconv.ParseInt(f[12], 10, 64)
 		u.cpu += time.Duration(ut+st) * time.Second / clockTicks
-		u.processCount++
 		tasks, _ := filepath.Glob("/proc/" + p.Name() + "/task/*/status")
 		for _, t := range tasks {
 			b, err := os.ReadFile(t)

@@ -293,10 +293,9 @@ func freePort() (int, error) {
 
 // usage is CPU time and context switches so far.
 type usage struct {
-	cpu          time.Duration
-	voluntary    uint64
-	involuntary  uint64
-	processCount int
+	cpu         time.Duration
+	voluntary   uint64
+	involuntary uint64
 }
 
 // sampleTimeout bounds how long a server may take to answer ControlStats.

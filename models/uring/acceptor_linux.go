@@ -100,7 +100,6 @@ func (a *acceptor) run(ready chan<- error) {
 				}
 				switch {
 				case cqe.Res >= 0:
-					a.c[models.SysAccept]++
 					a.c[models.Accepted]++
 					backoff = 0
 					a.hand(int(cqe.Res))

@@ -329,7 +329,6 @@ func (r *reactor) onAccept(cqe *ring.CQE) {
 		r.accepting = false
 	}
 	if cqe.Res >= 0 {
-		r.c[models.SysAccept]++
 		r.c[models.Accepted]++
 		r.backoff = 0
 		r.load.Add(1)
