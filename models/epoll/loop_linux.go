@@ -131,8 +131,8 @@ func (l *loop) run() {
 	defer l.s.running.Done()
 	l.now = deadline.Now()
 	for {
-		n, err := wait(l.epfd, l.events, l.waitTimeout())
-		l.c[models.SysEpollWait]++
+		n, calls, err := wait(l.epfd, l.events, l.waitTimeout(), l.s.rawWaitMs)
+		l.c[models.SysEpollWait] += uint64(calls)
 		l.now = deadline.Now()
 		if err != 0 {
 			if err != unix.EINTR {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -26,6 +27,7 @@ type Server struct {
 	meter      *models.Meter
 	edge       bool
 	untilShort bool // edge-triggered: a short read ends the turn (read_until=short)
+	rawWaitMs  int  // epoll_waits up to this long skip the runtime's bookkeeping
 	maxEvents  int
 	readSize   int
 	highWater  int
@@ -57,6 +59,7 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		cfg:        cfg,
 		edge:       k.Choice("trigger") == "edge",
 		untilShort: k.Choice("read_until") == "short",
+		rawWaitMs:  int(k.Duration("raw_wait") / time.Millisecond),
 		maxEvents:  k.Int("maxevents"),
 		readSize:   k.Int("read_buffer"),
 		highWater:  k.Int("write_high_water"),

@@ -49,17 +49,38 @@ func epollCtl(epfd, op, fd int, ev *unix.EpollEvent) unix.Errno {
 	return e
 }
 
-// wait returns ready events. It polls first, without blocking and without
-// the runtime's syscall bookkeeping; only when nothing is ready and the loop
-// may sleep does it block, through Syscall6, so the runtime can hand the
-// thread's P to other goroutines meanwhile. Under load the poll almost
-// always finds events, so the loop rarely pays for a blocking call.
-func wait(epfd int, events []unix.EpollEvent, msec int) (int, unix.Errno) {
+// wait returns ready events, and how many epoll_wait calls it made. It
+// polls first, without blocking and without the runtime's syscall
+// bookkeeping: under load the poll almost always finds events. When nothing
+// is ready it waits up to rawMs still without that bookkeeping, and only a
+// longer wait goes through Syscall6, so that an idle loop lets the runtime
+// give its P to other goroutines. A short wait is not worth the hand-off:
+// with one P, sysmon takes the P back from a syscall after 20 µs and, while
+// it keeps doing so, wakes every 20 µs on the loop's CPU. A raw wait holds
+// the P for at most rawMs; a preemption signal ends it early (EINTR).
+func wait(epfd int, events []unix.EpollEvent, msec, rawMs int) (n, calls int, err unix.Errno) {
 	p := uintptr(unsafe.Pointer(&events[0]))
-	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(epfd), p, uintptr(len(events)), 0, 0, 0)
-	if e != 0 || n > 0 || msec == 0 {
+	raw := func(ms int) (int, unix.Errno) {
+		calls++
+		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(epfd), p, uintptr(len(events)), uintptr(ms), 0, 0)
 		return int(n), e
 	}
-	n, _, e = unix.Syscall6(unix.SYS_EPOLL_WAIT, uintptr(epfd), p, uintptr(len(events)), uintptr(msec), 0, 0)
-	return int(n), e
+	if n, err = raw(0); err != 0 || n > 0 || msec == 0 {
+		return n, calls, err
+	}
+	if rawMs > 0 {
+		short := rawMs
+		if msec > 0 {
+			short = min(short, msec)
+		}
+		if n, err = raw(short); err != 0 || n > 0 || msec == short {
+			return n, calls, err
+		}
+		if msec > 0 {
+			msec -= short
+		}
+	}
+	calls++
+	r, _, e := unix.Syscall6(unix.SYS_EPOLL_WAIT, uintptr(epfd), p, uintptr(len(events)), uintptr(msec), 0, 0)
+	return int(r), calls, e
 }

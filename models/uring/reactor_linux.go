@@ -110,6 +110,7 @@ func (r *reactor) setup() error {
 	if r.ring, err = ring.Setup(sqEntries, &p); err != nil {
 		return fmt.Errorf("reactor %d: %w (setup flags %s)", r.id, err, ring.FlagNames(p.Flags))
 	}
+	r.ring.RawWait = o.rawWait
 	if r.br, err = r.ring.SetupBufRing(o.bufEntries, 0, 0); err != nil {
 		if errors.Is(err, unix.ENOMEM) {
 			err = fmt.Errorf("%w: locked memory (RLIMIT_MEMLOCK) exhausted; raise it (ulimit -l) or use fewer loops or a smaller buf_entries", err)

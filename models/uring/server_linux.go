@@ -63,6 +63,7 @@ type options struct {
 	sqIdle     uint32
 	sendBuffer int
 	highWater  int
+	rawWait    time.Duration
 	perLoop    int
 }
 
@@ -80,6 +81,7 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		bufSize:    k.Int("buf_size"),
 		cqeBatch:   k.Int("cqe_batch"),
 		wait:       time.Duration(k.Int("wait_usec")) * time.Microsecond,
+		rawWait:    k.Duration("raw_wait"),
 		sqCPU:      k.Int("sq_cpu"),
 		sqIdle:     uint32(k.Int("sq_idle_ms")),
 		sendBuffer: k.Int("send_buffer"),

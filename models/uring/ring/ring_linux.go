@@ -38,6 +38,10 @@ type Ring struct {
 	// Counters for the owner: io_uring_enter calls, SQEs handed to the
 	// kernel, and SQPOLL thread wake-ups.
 	Enters, Submitted, Wakeups uint64
+
+	// RawWait is the longest wait for completions made without the Go
+	// runtime's syscall bookkeeping (0: none). See enter.
+	RawWait time.Duration
 }
 
 // Setup creates a ring with at least entries SQEs, as
@@ -202,7 +206,7 @@ func (r *Ring) SubmitAndWaitTimeout(waitNr uint32, timeout time.Duration) (int, 
 		arg = &r.waitArg
 		flags |= EnterExtArg
 	}
-	n, err := r.enter(toSubmit, waitNr, flags, arg)
+	n, err := r.enter(toSubmit, waitNr, flags, arg, waitNr > 0 && timeout >= 0 && timeout <= r.RawWait)
 	if n > 0 {
 		r.Submitted += uint64(n)
 	}
@@ -221,10 +225,17 @@ func (r *Ring) cqNeedsFlush() bool {
 	return atomic.LoadUint32(r.sqFlags)&(SQCQOverflow|SQTaskrun) != 0
 }
 
-// enter is io_uring_enter(2). A call that may sleep (it waits for
-// completions) goes through Syscall6 so the runtime can run other goroutines
-// meanwhile; one that cannot sleep skips that bookkeeping with RawSyscall6.
-func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg *getEventsArg) (int, error) {
+// enter is io_uring_enter(2). A call that cannot sleep skips the runtime's
+// syscall bookkeeping with RawSyscall6. One that may sleep goes through
+// Syscall6, so the runtime can give the thread's P to other goroutines
+// meanwhile, unless short says the sleep is bounded by RawWait: then the
+// hand-off would cost more than it frees. With one P, sysmon takes a P
+// back from a syscall after 20 µs and, while it keeps doing so, wakes every
+// 20 µs on the same CPU; a reactor that waits briefly between every batch
+// paid for that on each wait (10% of its CPU per request, measured with
+// wrk on one CPU). A bounded raw wait holds the P for at most RawWait, and
+// a preemption signal ends it early (EINTR, retried).
+func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg *getEventsArg, short bool) (int, error) {
 	var argp, argsz uintptr
 	if arg != nil {
 		argp, argsz = uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)
@@ -233,7 +244,7 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg *getEventsArg) (in
 	var n uintptr
 	var errno unix.Errno
 	for {
-		if minComplete > 0 {
+		if minComplete > 0 && !short {
 			n, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argsz)
 		} else {
 			n, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argsz)
@@ -264,7 +275,7 @@ func (r *Ring) CQReady() uint32 {
 func (r *Ring) PeekBatchCQE(cqes []*CQE) int {
 	ready := r.CQReady()
 	if ready == 0 && r.cqNeedsFlush() {
-		r.enter(0, 0, EnterGetEvents, nil)
+		r.enter(0, 0, EnterGetEvents, nil, false)
 		ready = r.CQReady()
 	}
 	n := min(int(ready), len(cqes))
