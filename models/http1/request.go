@@ -38,8 +38,15 @@ type Request struct {
 	KeepAlive bool
 	// ExpectContinue reports "Expect: 100-continue" on an HTTP/1.1 request.
 	ExpectContinue bool
-	// Body is the complete decoded body (empty when there is none).
+	// Body is the complete decoded body (empty when there is none, and
+	// when the body was streamed).
 	Body []byte
+	// BodySize is the decoded body's length: len(Body), or for a streamed
+	// body the bytes handed over in pieces so far.
+	BodySize int64
+	// Streamed reports a body taken in pieces (Parser.StreamBody) rather
+	// than whole; the head's views then point into the parser's memory.
+	Streamed bool
 
 	// The header fields, as offsets into raw: views are made only for the
 	// fields a handler asks for, and most ask for none.
