@@ -76,6 +76,11 @@ type Config struct {
 	IdleTimeout   time.Duration
 	HeaderTimeout time.Duration
 	MaxConns      int // 0: no limit
+	// Offload is the worker pool of handler=offload, nil for inline.
+	Offload *Pool
+	// ZeroCopy is set by a core that sends file segments itself (its
+	// zerocopy knob): a Session then leaves them to it (PendingFile).
+	ZeroCopy bool
 }
 
 // CommonKnobs are the knobs every model takes: timeouts and request limits,
@@ -95,6 +100,10 @@ var CommonKnobs = []Knob{
 		Doc: "most header fields (else 431)"},
 	{Name: "max_body", Kind: KnobSize, Default: "8MiB", Min: 1, Max: 1 << 30,
 		Doc: "largest request body (else 413)"},
+	{Name: "handler", Kind: KnobEnum, Default: "inline", Choices: []string{"inline", "offload"},
+		Doc: "inline: the app runs on the core's thread (it must not block); offload: on a pool of workers, the response posted back to the loop"},
+	{Name: "workers", Kind: KnobInt, Default: "64", Min: 1, Max: 100_000,
+		Doc: "handler=offload: most handlers running at once"},
 }
 
 // NewConfig validates knob settings ("name=value") for model m and builds
@@ -107,9 +116,17 @@ func NewConfig(m Model, a app.App, settings []string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("model %s: %w", m.Name, err)
 	}
+	if a.Handler == nil {
+		return Config{}, fmt.Errorf("app %s has no handler (it needs options: see app.Build)", a.Name)
+	}
+	var pool *Pool
+	if vs.Choice("handler") == "offload" {
+		pool = NewPool(vs.Int("workers"))
+	}
 	return Config{
 		App:     a.Handler,
 		AppName: a.Name,
+		Offload: pool,
 		Knobs:   vs,
 		Limits: http1.Limits{
 			MaxRequestLine: vs.Int("max_request_line"),

@@ -1141,7 +1141,7 @@ func (p *Parser) needTrailers(b []byte) *Error {
 // the request's length.
 func (p *Parser) finish(b []byte) int {
 	r := &p.req
-	p.finishHead(b)
+	p.finishHead(r, b)
 	// The body's capacity ends with it, so a handler appending to it cannot
 	// overwrite the next pipelined request.
 	n := p.headEnd
@@ -1160,10 +1160,9 @@ func (p *Parser) finish(b []byte) int {
 	return n
 }
 
-// finishHead makes the views of the request's head into b, which holds it
+// finishHead makes r's views of the request's head into b, which holds it
 // from its first byte; Body is left for the caller.
-func (p *Parser) finishHead(b []byte) {
-	r := &p.req
+func (p *Parser) finishHead(r *Request, b []byte) {
 	r.Method = b[p.method.off:p.method.end]
 	r.MethodID = p.methodID
 	r.Target = b[p.target.off:p.target.end]
@@ -1186,6 +1185,32 @@ func (p *Parser) finishHead(b []byte) {
 	r.KeepAlive = !p.connClose && (p.minor >= 1 || p.connKeepAlive)
 	r.ExpectContinue = p.expect100
 	r.Streamed = false
+	r.BodyStream = nil
+}
+
+// Head returns the request in progress with its head only (Body empty), as
+// views into buf, the buffer Parse was last given: valid when BodyPending,
+// to decide whether to stream the body.
+func (p *Parser) Head(buf []byte) *Request {
+	p.finishHead(&p.req, buf)
+	p.req.Body = buf[p.headEnd:p.headEnd:p.headEnd]
+	p.req.BodySize = 0
+	return &p.req
+}
+
+// CloneRequest copies the request the last Parse, Head or StreamBody gave
+// into dst, backed by buf (reused, grown as needed), so that it outlives
+// the buffers the parser's views point into: for a handler that runs on
+// another goroutine. It returns the buffer, to reuse for the next clone.
+func (p *Parser) CloneRequest(dst *Request, buf []byte) []byte {
+	r := &p.req
+	buf = append(append(buf[:0], r.raw[:p.headEnd]...), r.Body...)
+	fields := append(dst.fields[:0], p.fields...)
+	p.finishHead(dst, buf)
+	dst.fields = fields
+	dst.Body = buf[p.headEnd:len(buf):len(buf)]
+	dst.BodySize, dst.Streamed = r.BodySize, r.Streamed
+	return buf
 }
 
 // --- streaming bodies -------------------------------------------------------
@@ -1211,7 +1236,7 @@ func (p *Parser) BodyPending() bool {
 // arrives): the first piece, a view into buf.
 func (p *Parser) StreamBody(buf []byte) (used int, first []byte) {
 	p.head = append(p.head[:0], buf[:p.headEnd]...)
-	p.finishHead(p.head)
+	p.finishHead(&p.req, p.head)
 	p.streaming = true
 	p.req.Streamed = true
 	used = p.headEnd

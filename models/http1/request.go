@@ -1,5 +1,7 @@
 package http1
 
+import "io"
+
 // Header is one field line, as views into the parser's buffer. Value has
 // leading and trailing whitespace removed.
 type Header struct {
@@ -47,6 +49,10 @@ type Request struct {
 	// Streamed reports a body taken in pieces (Parser.StreamBody) rather
 	// than whole; the head's views then point into the parser's memory.
 	Streamed bool
+	// BodyStream, when not nil, delivers a streamed body to a handler that
+	// runs off the connection's thread and reads it as it arrives (models'
+	// offload mode); Body is then empty.
+	BodyStream io.Reader
 
 	// The header fields, as offsets into raw: views are made only for the
 	// fields a handler asks for, and most ask for none.

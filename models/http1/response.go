@@ -112,6 +112,9 @@ func (w *ResponseWriter) SetFlusher(f Flusher) { w.flusher = f }
 // SetFiles says whether the connection can send a FileSegment itself.
 func (w *ResponseWriter) SetFiles(on bool) { w.files = on }
 
+// Files reports what SetFiles said.
+func (w *ResponseWriter) Files() bool { return w.files }
+
 // Written reports whether the response's head has been written.
 func (w *ResponseWriter) Written() bool { return w.written }
 
