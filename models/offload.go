@@ -142,7 +142,7 @@ type job struct {
 	files   bool
 	resumer Resumer
 	token   uint64
-	drain   atomic.Bool // the core is stopping: the response closes
+	closing atomic.Bool // the response must close the connection: the core is stopping, or the body broke a limit
 
 	w    http1.ResponseWriter // the worker's
 	wbuf []byte
@@ -152,7 +152,7 @@ type job struct {
 	ready   []byte    // output for the loop to take
 	done    bool      // the handler returned; ready holds the end of its response
 	status  int
-	closing bool
+	closes  bool // the response said it closes the connection
 	file    http1.FileSegment
 	aborted bool // the connection closed: flushes and body reads fail
 	pipe    pipe
@@ -170,8 +170,8 @@ func getJob() *job { return jobs.Get().(*job) }
 func putJob(j *job) {
 	j.h, j.resumer = nil, nil
 	j.ready = j.ready[:0]
-	j.done, j.aborted, j.status, j.closing, j.file = false, false, 0, false, http1.FileSegment{}
-	j.drain.Store(false)
+	j.done, j.aborted, j.status, j.closes, j.file = false, false, 0, false, http1.FileSegment{}
+	j.closing.Store(false)
 	j.pipe.reset()
 	jobs.Put(j)
 }
@@ -179,8 +179,8 @@ func putJob(j *job) {
 // run is the worker's side: the handler, then the response handed over.
 func (j *job) run() {
 	w := &j.w
-	w.Begin(j.wbuf[:0], &j.req, !j.req.KeepAlive || j.drain.Load())
-	w.SetFlusher(j)
+	w.Begin(j.wbuf[:0], &j.req, !j.req.KeepAlive)
+	w.SetCarrier(j)
 	w.SetFiles(j.files)
 	j.h.Serve(w, &j.req)
 	out, status := w.End()
@@ -201,13 +201,16 @@ func (j *job) run() {
 		return
 	}
 	j.ready, j.wbuf = out, j.ready[:0]
-	j.done, j.status, j.closing, j.file = true, status, w.Closing(), file
+	j.done, j.status, j.closes, j.file = true, status, w.Closing(), file
 	r, token := j.resumer, j.token
 	j.mu.Unlock()
 	r.Resume(token)
 }
 
-// Flush implements http1.Flusher: the output so far goes to the loop, once
+// MustClose implements http1.Carrier.
+func (j *job) MustClose() bool { return j.closing.Load() }
+
+// Flush implements http1.Carrier: the output so far goes to the loop, once
 // it has taken the last piece, so a handler cannot run ahead of a slow
 // client by more than one piece.
 func (j *job) Flush(out []byte) []byte {

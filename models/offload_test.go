@@ -174,7 +174,7 @@ func TestOffloadStreamedBodyTooLarge(t *testing.T) {
 	in := []byte("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n" + strings.Repeat("a", 64) + "\r\n")
 	s.Serve(in, nil)
 	out, closing := drive(t, s, r, []byte("40\r\n"+strings.Repeat("b", 64)+"\r\n0\r\n\r\n"))
-	if got := strings.Join(responses(t, out), "|"); got != "400 http1: body too large" || !closing {
+	if got := strings.Join(responses(t, out), "|"); got != "400 http1: body too large [close]" || !closing {
 		t.Fatalf("%s, closing %v", got, closing)
 	}
 	if c[ParseError(http1.KindBodyTooLarge)] != 1 {

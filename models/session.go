@@ -82,15 +82,19 @@ func (s *Session) Bind(r Resumer, token uint64) { s.resumer, s.token = r, token 
 func (s *Session) Serve(in, out []byte) (used int, _ []byte, closing bool) {
 	s.holding = false
 	if s.file.Size > 0 {
+		s.holding = len(in) >= holdBytes
 		return 0, out, false // the core sends the file first
 	}
 	for !s.done {
 		switch {
 		case s.job != nil:
-			var finished bool
-			used, out, finished = s.tend(in, used, out)
+			var finished, full bool
+			used, out, finished, full = s.tend(in, used, out)
 			if !finished {
-				s.holding = len(in)-used >= holdBytes
+				// Stop reading with enough waiting behind the request, or
+				// while its body cannot go anywhere: a Resume comes when
+				// the handler has read some.
+				s.holding = len(in)-used >= holdBytes || full
 				return used, out, false
 			}
 		case s.streaming:
@@ -235,41 +239,42 @@ func (s *Session) dispatch(stream bool) {
 		j.req.BodyStream = &j.pipe
 	}
 	j.h, j.files, j.resumer, j.token = s.app, s.w.Files(), s.resumer, s.token
-	j.drain.Store(s.draining)
+	j.closing.Store(s.draining)
 	s.job = j
 	s.pool.submit(j)
 }
 
 // tend is a Serve with a request in flight: more of its body into its pipe,
 // its output so far into out. It reports whether the request is finished
-// (its response all in out).
-func (s *Session) tend(in []byte, used int, out []byte) (int, []byte, bool) {
+// (its response all in out), and whether its body's pipe is full.
+func (s *Session) tend(in []byte, used int, out []byte) (_ int, _ []byte, finished, full bool) {
 	j := s.job
 	if s.streaming {
-		used += s.feed(in[used:])
+		var n int
+		n, full = s.feed(in[used:])
+		used += n
 	}
-	var finished bool
 	out, s.outLeft, finished = j.take(out, takeLimit)
 	if !finished {
-		return used, out, false
+		return used, out, false, full
 	}
 	s.c.CountStatus(j.status)
 	// A handler that returned before its body ended leaves the rest of the
 	// body unread: closing is simpler and safer than reading it to the end.
-	if j.closing || s.draining || s.streaming || s.bodyErr {
+	if j.closes || s.draining || s.streaming || s.bodyErr {
 		s.done = true
 	}
 	s.file = j.file
 	s.job, s.streaming, s.bodyErr = nil, false, false
 	putJob(j)
-	return used, out, true
+	return used, out, true, false
 }
 
 // feed moves what b holds of a streamed body into the job's pipe, while it
-// has room, and returns the bytes used. A body that breaks a limit or its
-// framing fails the handler's reads, and the connection closes after the
-// handler's response.
-func (s *Session) feed(b []byte) int {
+// has room, and returns the bytes used and whether the pipe is full. A body
+// that breaks a limit or its framing fails the handler's reads, and the
+// connection closes after the handler's response.
+func (s *Session) feed(b []byte) (int, bool) {
 	j := s.job
 	p := &j.pipe
 	used := 0
@@ -283,6 +288,7 @@ func (s *Session) feed(b []byte) int {
 			e := err.(*http1.Error)
 			s.c[ParseError(e.Kind)]++
 			p.err = e
+			j.closing.Store(true)
 			s.streaming, s.bodyErr = false, true
 			used = len(b) // nothing more of this connection is read
 			break
@@ -298,19 +304,20 @@ func (s *Session) feed(b []byte) int {
 			break
 		}
 	}
-	if s.streaming && !p.room() {
+	full := s.streaming && !p.room()
+	if full {
 		p.wantRoom = true
 	}
 	j.cond.Broadcast()
 	j.mu.Unlock()
-	return used
+	return used, full
 }
 
 // Drain makes the next response close the connection: the core is stopping.
 func (s *Session) Drain() {
 	s.draining = true
 	if s.job != nil {
-		s.job.drain.Store(true)
+		s.job.closing.Store(true)
 	}
 }
 
@@ -345,14 +352,15 @@ func (s *Session) InFlight() bool { return s.job != nil }
 func (s *Session) Working() bool { return s.job != nil && !s.streaming }
 
 // Holding reports that the last Serve wants the core to stop reading this
-// connection until the next Resume: a request is in flight and enough
-// input waits behind it.
+// connection until the next Resume (or, behind a pending file, until the
+// file is sent): a request is in flight and enough input waits behind it.
 func (s *Session) Holding() bool { return s.holding }
 
-// OutputLeft reports that the request in flight has output that did not
-// fit behind what waits to be written: call Serve again once the output
-// has drained (a Resume will not come for it).
-func (s *Session) OutputLeft() bool { return s.outLeft }
+// AfterOutput reports that the Session has more for the core once the
+// output Serve returned is written: a file to send (PendingFile), or output
+// of the request in flight that did not fit behind it, for which no Resume
+// will come: call Serve again.
+func (s *Session) AfterOutput() bool { return s.outLeft || s.file.Size > 0 }
 
 // PendingFile returns the file segment the core must send after the output
 // Serve returned and before anything else (zerocopy=on), if any.

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"iolab/models"
 	_ "iolab/models/all"
 	"iolab/models/app"
+	"iolab/models/app/stdhttp"
 	"iolab/models/http1"
 )
 
@@ -29,7 +31,9 @@ const (
 
 // suiteApp is the echo application, plus /slow, whose handler takes a while:
 // a request in flight for the graceful-stop case. (On an event-loop core it
-// blocks the loop, which is exactly the case to test.)
+// blocks the loop, which is exactly the case to test.) It has a net/http
+// form too, the same written against net/http, for the adapter
+// (models/app/stdhttp) and the peers.
 var suiteApp = func() app.App {
 	echo, err := app.Lookup("echo")
 	if err != nil {
@@ -37,21 +41,56 @@ var suiteApp = func() app.App {
 	}
 	return app.App{Name: "conformance", Handler: app.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
 		if string(r.Path) == "/slow" {
-			if started, ok := slowStarted.LoadAndDelete(string(r.Body)); ok {
-				close(started.(chan struct{})) // the test may now stop the server
-			}
-			time.Sleep(slowHandler)
+			slow(string(r.Body))
 		}
 		echo.Handler.Serve(w, r)
+	}), HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				app.BodyError(w, err)
+				return
+			}
+			slow(string(body))
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		echo.HTTP.ServeHTTP(w, r)
 	})}
 }()
+
+// slow is /slow: it tells the test its request is in flight, then takes a
+// while.
+func slow(token string) {
+	if started, ok := slowStarted.LoadAndDelete(token); ok {
+		close(started.(chan struct{})) // the test may now stop the server
+	}
+	time.Sleep(slowHandler)
+}
 
 // slowStarted maps the body of a /slow request to a channel its handler
 // closes on entry, so a test knows the request is in flight.
 var slowStarted sync.Map
 
-// eachCore runs f for every registered model and each of its variants, in
-// parallel, each with its own server.
+// flavour is how the suite's application runs on a core: its native
+// handlers, or its net/http form through the adapter, on the core's thread
+// or offloaded to the worker pool.
+type flavour struct {
+	name  string
+	app   app.App
+	knobs []string
+	all   bool // on every variant of the core (else on its first)
+}
+
+var flavours = []flavour{
+	{name: "native", app: suiteApp, all: true},
+	{name: "native-offload", app: suiteApp, knobs: []string{"handler=offload"}},
+	{name: "nethttp-inline", app: app.App{Name: "conformance-nethttp", Handler: stdhttp.New(suiteApp.HTTP)}},
+	{name: "nethttp-offload", app: app.App{Name: "conformance-nethttp", Handler: stdhttp.New(suiteApp.HTTP)},
+		knobs: []string{"handler=offload"}},
+}
+
+// eachCore runs f for every registered model and each of its variants, and
+// the flavours of the application, in parallel, each with its own server.
 func eachCore(t *testing.T, knobs []string, f func(t *testing.T, start func() models.Core)) {
 	for _, name := range models.Names() {
 		m, err := models.Lookup(name)
@@ -62,8 +101,23 @@ func eachCore(t *testing.T, knobs []string, f func(t *testing.T, start func() mo
 		if len(variants) == 0 {
 			variants = []models.Variant{{Name: "default"}}
 		}
-		for _, v := range variants {
-			t.Run(name+"/"+v.Name, func(t *testing.T) {
+		for i, v := range variants {
+			for _, fl := range flavours {
+				if i > 0 && !fl.all {
+					continue
+				}
+				eachRun(t, m, name+"/"+v.Name+"/"+fl.name, fl.app, append(append(append([]string(nil), v.Knobs...), fl.knobs...), knobs...), f)
+			}
+		}
+	}
+}
+
+// eachRun is one server of eachCore.
+func eachRun(t *testing.T, m models.Model, run string, a app.App, knobs []string, f func(t *testing.T, start func() models.Core)) {
+	name := m.Name
+	{
+		{
+			t.Run(run, func(t *testing.T) {
 				if m.Available != nil {
 					if err := m.Available(); err != nil {
 						t.Skipf("%s unavailable here: %v", name, err)
@@ -73,10 +127,9 @@ func eachCore(t *testing.T, knobs []string, f func(t *testing.T, start func() mo
 				settings := append([]string{
 					"idle_timeout=" + idleTimeout.String(),
 					"header_timeout=" + headerTimeout.String(),
-				}, v.Knobs...)
-				settings = append(settings, knobs...)
+				}, knobs...)
 				f(t, func() models.Core {
-					core, err := models.Start(name, suiteApp, "127.0.0.1:0", settings)
+					core, err := models.Start(name, a, "127.0.0.1:0", settings)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -610,4 +663,70 @@ func TestStats(t *testing.T) {
 			t.Errorf("byte and syscall counters not kept: %+v", st.Counters)
 		}
 	})
+}
+
+// TestOffloadBlockingHandler: with handler=offload, a handler that blocks
+// does not stall the other connections of its loop; inline, on an event
+// loop, it does (which is why offload exists). One loop, so that nothing
+// else could serve the second connection.
+func TestOffloadBlockingHandler(t *testing.T) {
+	echo, _ := app.Lookup("echo")
+	for _, core := range []string{"epoll", "uring", "netstd"} {
+		m, err := models.Lookup(core)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mode := range []string{"offload", "inline"} {
+			t.Run(core+"/"+mode, func(t *testing.T) {
+				if m.Available != nil && m.Available() != nil {
+					t.Skipf("%s unavailable here: %v", core, m.Available())
+				}
+				t.Parallel()
+				release := make(chan struct{})
+				a := app.App{Name: "blocking", Handler: stdhttp.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.URL.Path == "/block" {
+						<-release
+					}
+					echo.HTTP.ServeHTTP(w, r)
+				}))}
+				knobs := []string{"handler=" + mode}
+				if core != "netstd" {
+					knobs = append(knobs, "loops=1")
+				}
+				c, err := models.Start(core, a, "127.0.0.1:0", knobs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					defer cancel()
+					c.Stop(ctx)
+				}()
+				blocked := dial(t, c.Addr())
+				blocked.send(post("/block", "waiting"))
+				time.Sleep(50 * time.Millisecond) // its handler is blocked now
+				other := dial(t, c.Addr())
+				other.send(post("/other", "free"))
+				other.c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+				_, err = http.ReadResponse(other.br, nil)
+				stalls := mode == "inline" && core != "netstd"
+				switch {
+				case stalls && err == nil:
+					t.Fatalf("inline on %s answered while its loop's handler blocked", core)
+				case !stalls && err != nil:
+					t.Fatalf("another connection was stalled by a blocked handler: %v", err)
+				}
+				close(release)
+				if r := blocked.read("POST"); r.status != 200 || r.body != "waiting" {
+					t.Fatalf("the blocked request: %d %q", r.status, r.body)
+				}
+				if stalls {
+					other.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+					if r := other.read("POST"); r.status != 200 || r.body != "free" {
+						t.Fatalf("the stalled request, once the loop was free: %d %q", r.status, r.body)
+					}
+				}
+			})
+		}
+	}
 }

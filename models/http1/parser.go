@@ -1172,7 +1172,7 @@ func (p *Parser) finishHead(r *Request, b []byte) {
 	}
 	r.Query = b[p.query.off:p.query.end]
 	r.Major, r.Minor = p.major, p.minor
-	r.raw, r.fields = b, p.fields
+	r.raw, r.headLen, r.fields = b, p.headEnd, p.fields
 	r.Host = nil
 	if p.hosts > 0 {
 		r.Host = b[p.host.off:p.host.end]

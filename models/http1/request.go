@@ -56,9 +56,15 @@ type Request struct {
 
 	// The header fields, as offsets into raw: views are made only for the
 	// fields a handler asks for, and most ask for none.
-	raw    []byte
-	fields []field
+	raw     []byte
+	headLen int
+	fields  []field
 }
+
+// Head is the request's head as received, request line to the empty line:
+// Method, Target, Path, Query, Host and the header fields are views into
+// it (Path may also be a constant "/").
+func (r *Request) Head() []byte { return r.raw[:r.headLen:r.headLen] }
 
 // NumHeaders is the number of header fields.
 func (r *Request) NumHeaders() int { return len(r.fields) }

@@ -32,7 +32,7 @@ type ResponseWriter struct {
 	// A body that follows its head in pieces (WriteHeader, WriteBody).
 	framing framing
 	left    int64 // fixedLength: body bytes still owed
-	flusher Flusher
+	carrier Carrier
 	files   bool // the connection can send a file segment itself (SendFile)
 	file    FileSegment
 
@@ -56,12 +56,15 @@ const (
 	noPieces                   // HEAD, 1xx, 204, 304: pieces are dropped
 )
 
-// Flusher takes the output of a response in progress to the connection: a
-// handler running off the connection's thread (models' offload mode) sends
-// its body as it makes it. Flush is given the output so far and returns the
-// buffer to go on appending to.
-type Flusher interface {
+// Carrier is the connection's side of a response written off its thread
+// (models' offload mode). Flush takes the output so far to the connection,
+// so that a handler sends its body as it makes it, and returns the buffer
+// to go on appending to. MustClose reports, when the head is written, that
+// the connection will close after this response (it is stopping, or the
+// request's body broke a limit), so that the head says so.
+type Carrier interface {
 	Flush(out []byte) []byte
+	MustClose() bool
 }
 
 // FileSegment is part of a file that the connection sends itself, after
@@ -86,7 +89,7 @@ func (w *ResponseWriter) Begin(out []byte, req *Request, closing bool) {
 	w.close = closing
 	w.written = false
 	w.status = 0
-	w.framing, w.left, w.flusher, w.file = whole, 0, nil, FileSegment{}
+	w.framing, w.left, w.carrier, w.file = whole, 0, nil, FileSegment{}
 }
 
 // End returns the output buffer with the response appended, and its status
@@ -106,8 +109,9 @@ func (w *ResponseWriter) End() ([]byte, int) {
 	return out, w.status
 }
 
-// SetFlusher makes Flush hand the output over to f (until the next Begin).
-func (w *ResponseWriter) SetFlusher(f Flusher) { w.flusher = f }
+// SetCarrier makes Flush hand the output over to c, and the head ask c
+// whether to close (until the next Begin).
+func (w *ResponseWriter) SetCarrier(c Carrier) { w.carrier = c }
 
 // SetFiles says whether the connection can send a FileSegment itself.
 func (w *ResponseWriter) SetFiles(on bool) { w.files = on }
@@ -161,6 +165,9 @@ func (w *ResponseWriter) Write(status int, contentType string, body []byte) {
 		return
 	}
 	w.written, w.status = true, status
+	if w.carrier != nil && w.carrier.MustClose() {
+		w.close = true
+	}
 	noBody := status < 200 || status == 204 || status == 304
 	b := w.out
 	if status == 200 && !noBody {
@@ -217,6 +224,9 @@ func (w *ResponseWriter) WriteHeader(status int, contentType string, n int64) {
 		return
 	}
 	w.written, w.status = true, status
+	if w.carrier != nil && w.carrier.MustClose() {
+		w.close = true
+	}
 	b := w.out
 	switch {
 	case n >= 0:
@@ -283,8 +293,8 @@ func (w *ResponseWriter) SendFile(fd int, off, size int64) bool {
 // its thread; on the connection's own thread it does nothing, the output
 // going out once the handler returns.
 func (w *ResponseWriter) Flush() {
-	if w.flusher != nil {
-		w.out = w.flusher.Flush(w.out)
+	if w.carrier != nil {
+		w.out = w.carrier.Flush(w.out)
 	}
 }
 

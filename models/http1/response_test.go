@@ -157,13 +157,18 @@ func TestDateTicks(t *testing.T) {
 	t.Fatalf("Date stayed %q for 3 s", first)
 }
 
-// collector is a Flusher that keeps what it is handed.
-type collector struct{ got []byte }
+// collector is a Carrier that keeps what it is handed.
+type collector struct {
+	got   []byte
+	close bool
+}
 
 func (c *collector) Flush(out []byte) []byte {
 	c.got = append(c.got, out...)
 	return out[:0]
 }
+
+func (c *collector) MustClose() bool { return c.close }
 
 func TestWriteBodyInPieces(t *testing.T) {
 	get11 := "GET / HTTP/1.1\r\n" + host + "\r\n"
@@ -185,7 +190,7 @@ func TestWriteBodyInPieces(t *testing.T) {
 		var w ResponseWriter
 		var f collector
 		w.Begin(nil, request(t, c.req), false)
-		w.SetFlusher(&f)
+		w.SetCarrier(&f)
 		w.WriteHeader(200, "text/plain", c.n)
 		for _, p := range c.pieces {
 			if err := w.WriteBody([]byte(p)); err != nil {
