@@ -127,7 +127,12 @@ func (r *reactor) onRecv(c *conn, cqe *ring.CQE) {
 			r.starved = append(r.starved, ref{c, c.gen})
 		}
 	case res == -int32(unix.ECANCELED):
-		// cancelled by us (back-pressure or closing)
+		// Cancelled by us (back-pressure, a held Session, closing). The
+		// reason may have passed before this CQE came (the output drained
+		// in the same pass): then receive again.
+		if c.wantsRecv() {
+			r.starved = append(r.starved, ref{c, c.gen})
+		}
 	default:
 		r.close(c) // reset, or worse
 	}
