@@ -30,6 +30,7 @@ type serveOptions struct {
 	statsJSON string
 	drain     time.Duration
 	cpus      string
+	staticDir string
 }
 
 func init() { commands = append(commands, newServeCmd) }
@@ -50,7 +51,9 @@ Knobs tune the core: --knob NAME=VALUE, repeatable, with the names and values
 'iolab models' lists. Apps: ` + strings.Join(app.Names(), ", ") + `.`,
 		Example: `  iolab serve --model netstd --app bench --addr 127.0.0.1:8080
   iolab serve --model netstd --app echo --knob idle_timeout=5s --knob read_buffer=64KiB
-  iolab serve --addr 127.0.0.1:0 --stats-json stats.json   # any free port; counters to a file`,
+  iolab serve --addr 127.0.0.1:0 --stats-json stats.json   # any free port; counters to a file
+  iolab serve --model epoll --app nethttp:bench --knob handler=offload   # net/http handlers on epoll, off the loop
+  iolab serve --model uring --app static --static-dir ./public --knob zerocopy=on`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -69,13 +72,14 @@ Knobs tune the core: --knob NAME=VALUE, repeatable, with the names and values
 	f.StringVar(&o.statsJSON, "stats-json", "", "write the counters as JSON to this file when stopped")
 	f.DurationVar(&o.drain, "drain-timeout", 10*time.Second, "how long a graceful stop may take")
 	f.StringVar(&o.cpus, "cpus", "", "pin the server to these CPUs (like 0 or 0-1), every thread of it")
+	f.StringVar(&o.staticDir, "static-dir", "", "the directory --app static (or nethttp:static) serves")
 	return cmd
 }
 
 // run serves until ctx ends; each value on snapshot writes the counters to
 // --stats-json.
 func (o *serveOptions) run(ctx context.Context, snapshot <-chan os.Signal, stdout, stderr io.Writer) error {
-	a, err := app.Lookup(o.app)
+	a, err := app.Build(o.app, app.Options{StaticDir: o.staticDir})
 	if err != nil {
 		return usageError{err}
 	}

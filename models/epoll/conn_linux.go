@@ -62,7 +62,7 @@ func (l *loop) onEvent(c *conn, events uint32) {
 		l.linger(c)
 		return
 	}
-	if events&unix.EPOLLOUT != 0 && c.outOff < len(c.out) {
+	if events&unix.EPOLLOUT != 0 && (c.outOff < len(c.out) || c.file.Size > 0) {
 		if !l.flush(c) {
 			return
 		}
