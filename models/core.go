@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -51,6 +52,9 @@ type Model struct {
 	Available func() error
 	// Start listens on addr and serves until stopped.
 	Start func(addr string, cfg Config) (Core, error)
+	// Peer marks a reference peer (models/peer): a widely used server with
+	// its own HTTP stack, measured beside the cores, not one of them.
+	Peer bool
 }
 
 // Variant is a named set of knob settings.
@@ -69,6 +73,10 @@ type Config struct {
 	// App answers requests; AppName names it in logs and records.
 	App     app.Handler
 	AppName string
+	// HTTP is the application's net/http form, and AppOptions what it was
+	// built with: for the peers, which run their own HTTP stacks.
+	HTTP       http.Handler
+	AppOptions app.Options
 	// Knobs holds every knob of the model, common ones included.
 	Knobs Values
 	// The common knobs, read out.
@@ -124,10 +132,12 @@ func NewConfig(m Model, a app.App, settings []string) (Config, error) {
 		pool = NewPool(vs.Int("workers"))
 	}
 	return Config{
-		App:     a.Handler,
-		AppName: a.Name,
-		Offload: pool,
-		Knobs:   vs,
+		App:        a.Handler,
+		AppName:    a.Name,
+		HTTP:       a.HTTP,
+		AppOptions: a.Options,
+		Offload:    pool,
+		Knobs:      vs,
 		Limits: http1.Limits{
 			MaxRequestLine: vs.Int("max_request_line"),
 			MaxHeaderBytes: vs.Int("max_header_bytes"),

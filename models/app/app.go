@@ -71,6 +71,9 @@ type App struct {
 	// needs its directory): Lookup then gives a template whose Handler is
 	// nil, and Build calls Open.
 	Open func(Options) (App, error)
+	// Options are what Build made it with (a peer with its own file server
+	// needs the directory too).
+	Options Options
 }
 
 // Options configure the applications that need it.
@@ -86,7 +89,9 @@ func Build(name string, o Options) (App, error) {
 	if err != nil || a.Open == nil {
 		return a, err
 	}
-	return a.Open(o)
+	a, err = a.Open(o)
+	a.Options = o
+	return a, err
 }
 
 var apps = map[string]App{}
