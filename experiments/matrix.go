@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"iolab/models"
 	"iolab/results"
 )
 
@@ -30,6 +31,17 @@ type Planned struct {
 	Connections int
 	Pipeline    int
 	Rate        float64
+	// RequestsPerConn is the workload's, or the swept value.
+	RequestsPerConn int
+}
+
+// App is the application the cell's server runs: the row's, else the
+// workload's.
+func (p Planned) App() string {
+	if p.Row.App != "" {
+		return p.Row.App
+	}
+	return p.Workload.App
 }
 
 // Expand lists the cells in the order they run. Every sweep point is run for
@@ -82,7 +94,8 @@ func (s *Spec) Expand() []Planned {
 func (s *Spec) cellsAt(w Workload, p map[string]string) []Planned {
 	var keys []Planned
 	for _, r := range s.Rows {
-		c := Planned{Row: r, Workload: w, Sweep: p, Knobs: map[string]string{}, Connections: defaultConnections, Pipeline: defaultPipeline}
+		c := Planned{Row: r, Workload: w, Sweep: p, Knobs: map[string]string{}, Connections: defaultConnections, Pipeline: defaultPipeline,
+			RequestsPerConn: w.RequestsPerConn}
 		for k, v := range r.Knobs {
 			c.Knobs[k] = v
 		}
@@ -94,6 +107,8 @@ func (s *Spec) cellsAt(w Workload, p map[string]string) []Planned {
 				c.Pipeline, _ = strconv.Atoi(v)
 			case "rate":
 				c.Rate, _ = strconv.ParseFloat(v, 64)
+			case "requests_per_conn":
+				c.RequestsPerConn, _ = strconv.Atoi(v)
 			case "test":
 			default:
 				c.Knobs[k] = v
@@ -123,7 +138,17 @@ func (s *Spec) WritePlan(w io.Writer, cells []Planned) error {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(s.Description))
 	}
 	for _, wl := range s.Workloads {
-		fmt.Fprintf(w, "  workload %s: %s %s (app %s)\n", wl.Test, wl.Method, strings.Join(wl.Paths, " "), wl.App)
+		fmt.Fprintf(w, "  workload %s: %s %s (app %s)", wl.Test, wl.Method, strings.Join(wl.Paths, " "), wl.App)
+		if wl.BodySize > 0 {
+			fmt.Fprintf(w, ", body of %s", models.FormatSize(wl.BodySize))
+		}
+		if wl.RequestsPerConn > 0 {
+			fmt.Fprintf(w, ", %d requests per connection", wl.RequestsPerConn)
+		}
+		if len(wl.StaticFiles) > 0 {
+			fmt.Fprintf(w, ", %d files made to serve", len(wl.StaticFiles))
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "  loader %s, warm-up %v, measure %v", s.Loader, s.Warmup, s.Duration)
 	if s.ServerCPUs != "" || s.LoaderCPUs != "" {
@@ -143,6 +168,9 @@ func (s *Spec) WritePlan(w io.Writer, cells []Planned) error {
 		knobs := make([]string, 0, len(c.Knobs))
 		for _, k := range sortedKeys(c.Knobs) {
 			knobs = append(knobs, k+"="+c.Knobs[k])
+		}
+		if c.Row.App != "" {
+			knobs = append([]string{"app=" + c.Row.App}, knobs...)
 		}
 		if c.Row.Model == "" {
 			knobs = []string{"external: " + c.Row.Command}

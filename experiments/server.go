@@ -51,8 +51,15 @@ func (r *Runner) startServer(ctx context.Context, p Planned, dir string) (*serve
 	var port int
 	if p.Row.Model != "" {
 		s.stats = filepath.Join(dir, "server-stats.json")
-		argv = append(argv, r.Iolab, "serve", "--model", p.Row.Model, "--app", p.Workload.App,
+		argv = append(argv, r.Iolab, "serve", "--model", p.Row.Model, "--app", p.App(),
 			"--addr", "127.0.0.1:0", "--stats-json", s.stats, "--drain-timeout", "5s")
+		if len(p.Workload.StaticFiles) > 0 {
+			dir, err := r.staticDir(p.Workload)
+			if err != nil {
+				return nil, fmt.Errorf("static_files: %w", err)
+			}
+			argv = append(argv, "--static-dir", dir)
+		}
 		for _, kv := range p.Row.settings(sweptKnobs(p)) {
 			argv = append(argv, "--knob", kv)
 		}
