@@ -132,13 +132,18 @@ func (p *Pool) work() {
 	}
 }
 
-// job is one offloaded request. The loop fills it and the worker runs it;
-// afterwards they share only what mu guards. Jobs are pooled: both sides
-// copy what they need before a Resume, after which the loop may recycle it.
+// job is one offload: the requests a connection had complete when the
+// first of them was handed over (pipelined requests go together, so a
+// batch costs one hand-over each way, not one per request), or a single
+// request whose body streams to its handler. The loop fills it and the
+// worker runs the requests in order; afterwards they share only what mu
+// guards. Jobs are pooled: both sides copy what they need before a Resume,
+// after which the loop may recycle it.
 type job struct {
 	h       app.Handler
-	req     http1.Request
-	reqBuf  []byte
+	reqs    []http1.Request
+	n       int    // requests in reqs
+	reqBuf  []byte // what they point into
 	files   bool
 	resumer Resumer
 	token   uint64
@@ -147,15 +152,28 @@ type job struct {
 	w    http1.ResponseWriter // the worker's
 	wbuf []byte
 
-	mu      sync.Mutex
-	cond    sync.Cond // output taken, body bytes added or read, aborted
-	ready   []byte    // output for the loop to take
-	done    bool      // the handler returned; ready holds the end of its response
-	status  int
-	closes  bool // the response said it closes the connection
-	file    http1.FileSegment
-	aborted bool // the connection closed: flushes and body reads fail
-	pipe    pipe
+	mu       sync.Mutex
+	cond     sync.Cond // output taken, body bytes added or read, aborted
+	ready    []byte    // output for the loop to take
+	done     bool      // the handlers returned; ready holds the end of their responses
+	answered int       // requests answered: all, or up to one whose response closes the connection
+	statuses Counters  // the responses' statuses, counted (Status1xx..Status5xx)
+	closes   bool      // the last response said it closes the connection
+	file     http1.FileSegment
+	aborted  bool // the connection closed: flushes and body reads fail
+	pipe     pipe
+}
+
+// maxBatch bounds the pipelined requests one job takes.
+const maxBatch = 64
+
+// next returns the job's next request slot, reusing its memory.
+func (j *job) next() *http1.Request {
+	if j.n == len(j.reqs) {
+		j.reqs = append(j.reqs, http1.Request{})
+	}
+	j.n++
+	return &j.reqs[j.n-1]
 }
 
 var jobs = sync.Pool{New: func() any {
@@ -169,27 +187,48 @@ func getJob() *job { return jobs.Get().(*job) }
 
 func putJob(j *job) {
 	j.h, j.resumer = nil, nil
+	for i := range j.reqs[:j.n] {
+		j.reqs[i].BodyStream = nil
+	}
+	j.n, j.reqBuf = 0, j.reqBuf[:0]
 	j.ready = j.ready[:0]
-	j.done, j.aborted, j.status, j.closes, j.file = false, false, 0, false, http1.FileSegment{}
+	j.done, j.aborted, j.answered, j.closes, j.file = false, false, 0, false, http1.FileSegment{}
+	j.statuses = Counters{}
 	j.closing.Store(false)
 	j.pipe.reset()
 	jobs.Put(j)
 }
 
-// run is the worker's side: the handler, then the response handed over.
+// run is the worker's side: the handlers in order, then the responses
+// handed over. It stops after a response that closes the connection
+// (nothing after it is answered) or leaves a file to send (what follows
+// must go after the file; batches are not made then, see dispatch).
 func (j *job) run() {
 	w := &j.w
-	w.Begin(j.wbuf[:0], &j.req, !j.req.KeepAlive)
-	w.SetCarrier(j)
-	w.SetFiles(j.files)
-	j.h.Serve(w, &j.req)
-	out, status := w.End()
-	if status == 0 {
-		w.Begin(out, &j.req, true)
-		w.WriteString(500, "text/plain; charset=utf-8", "handler wrote no response\n")
+	out := j.wbuf[:0]
+	var file http1.FileSegment
+	var statuses Counters
+	answered, closes := 0, false
+	for i := range j.reqs[:j.n] {
+		req := &j.reqs[i]
+		w.Begin(out, req, !req.KeepAlive)
+		w.SetCarrier(j)
+		w.SetFiles(j.files)
+		j.h.Serve(w, req)
+		var status int
 		out, status = w.End()
+		if status == 0 {
+			w.Begin(out, req, true)
+			w.WriteString(500, "text/plain; charset=utf-8", "handler wrote no response\n")
+			out, status = w.End()
+		}
+		statuses.CountStatus(status)
+		answered++
+		file, _ = w.File()
+		if closes = w.Closing(); closes || file.Size > 0 {
+			break
+		}
 	}
-	file, _ := w.File()
 	j.mu.Lock()
 	for len(j.ready) > 0 && !j.aborted {
 		j.cond.Wait()
@@ -201,7 +240,7 @@ func (j *job) run() {
 		return
 	}
 	j.ready, j.wbuf = out, j.ready[:0]
-	j.done, j.status, j.closes, j.file = true, status, w.Closing(), file
+	j.done, j.answered, j.statuses, j.closes, j.file = true, answered, statuses, closes, file
 	r, token := j.resumer, j.token
 	j.mu.Unlock()
 	r.Resume(token)

@@ -75,10 +75,12 @@ func TestOffloadPipelining(t *testing.T) {
 		w.Write(200, "text/plain", r.Body)
 	})
 	s, c, r := offloaded(t, h)
-	in := []byte(post("a") + post("bb") + post("ccc") + "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" + post("never"))
+	batch := post("a") + post("bb") + post("ccc") + "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+	in := []byte(batch + post("never"))
 	used, out, closing := s.Serve(in, nil)
-	if !s.InFlight() || !s.Working() || closing || used != len(post("a")) || len(out) != 0 {
-		t.Fatalf("first Serve: used %d, out %q, in flight %v", used, out, s.InFlight())
+	// The pipelined requests go as one batch, up to the one that closes.
+	if !s.InFlight() || !s.Working() || closing || used != len(batch) || len(out) != 0 {
+		t.Fatalf("first Serve: used %d of %d, out %q, in flight %v", used, len(batch), out, s.InFlight())
 	}
 	out, closing = drive(t, s, r, in[used:])
 	if got := strings.Join(responses(t, out), "|"); got != "200 a|200 bb|200 ccc|200  [close]" || !closing {
@@ -86,6 +88,27 @@ func TestOffloadPipelining(t *testing.T) {
 	}
 	if most != 1 || c[Requests] != 4 || c[Status2xx] != 4 {
 		t.Fatalf("at most %d at once; requests %d, 2xx %d", most, c[Requests], c[Status2xx])
+	}
+}
+
+// What a batch cannot take waits behind it, in order: a CONNECT (answered
+// on the loop), a rejected request, a request still arriving.
+func TestOffloadBatchEdges(t *testing.T) {
+	h := app.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) { w.Write(200, "text/plain", r.Body) })
+	for _, c := range []struct {
+		in, want string
+		closing  bool
+	}{
+		{post("a") + "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n" + post("b"), "200 a|501 CONNECT is not supported\n [close]", true},
+		{post("a") + post("b") + "GET / HTTP/1.1\r\nHost: t\r\nX : y\r\n\r\n" + post("c"),
+			"200 a|200 b|400 whitespace between field name and colon\n [close]", true},
+		{post("a") + post("bb") + "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\ncc", "200 a|200 bb", false},
+	} {
+		s, _, r := offloaded(t, h)
+		out, closing := drive(t, s, r, []byte(c.in))
+		if got := strings.Join(responses(t, out), "|"); got != c.want || closing != c.closing {
+			t.Errorf("%q:\ngot  %s (closing %v)\nwant %s", c.in, got, closing, c.want)
+		}
 	}
 }
 

@@ -34,6 +34,7 @@ type Session struct {
 	holding   bool              // the last Serve asks the core to stop reading until a Resume
 	outLeft   bool              // the job has output that did not fit: Serve again once the output drains
 	file      http1.FileSegment // for the core to send after the output, before anything else
+	connect   bool              // a CONNECT parsed behind a batch waits for it
 }
 
 // holdBytes is how much unparsed input a connection with a request in
@@ -58,7 +59,7 @@ func (s *Session) Init(cfg *Config, c *Counters) {
 	s.w.SetFiles(cfg.ZeroCopy)
 	s.done, s.draining = false, false
 	s.resumer, s.token = nil, 0
-	s.bodyErr, s.holding, s.outLeft = false, false, false
+	s.bodyErr, s.holding, s.outLeft, s.connect = false, false, false, false
 }
 
 // Bind names the connection for offload: a worker that has something for
@@ -107,6 +108,10 @@ func (s *Session) Serve(in, out []byte) (used int, _ []byte, closing bool) {
 				return used, out, false
 			}
 			s.streaming = false
+			if s.offloads() {
+				s.dispatch(nil, false)
+				continue
+			}
 			out = s.answer(out)
 		default:
 			n, err := s.parser.Parse(in[used:])
@@ -127,6 +132,10 @@ func (s *Session) Serve(in, out []byte) (used int, _ []byte, closing bool) {
 				return len(in), s.reject(out, err), true
 			}
 			used += n
+			if s.offloads() {
+				used += s.dispatch(in[used:], false)
+				continue
+			}
 			out = s.answer(out)
 		}
 		if s.file.Size > 0 {
@@ -146,15 +155,15 @@ func (s *Session) reject(out []byte, err error) []byte {
 	return http1.AppendError(out, e)
 }
 
-// answer runs the handler on the request just parsed, or hands it to the
-// pool.
+// offloads reports that the request just parsed goes to the pool.
+func (s *Session) offloads() bool {
+	return s.pool != nil && s.resumer != nil && s.parser.Request().MethodID != http1.CONNECT
+}
+
+// answer runs the handler on the request just parsed.
 func (s *Session) answer(out []byte) []byte {
 	req := s.parser.Request()
 	s.c[Requests]++
-	if req.MethodID != http1.CONNECT && s.pool != nil && s.resumer != nil {
-		s.dispatch(false)
-		return out
-	}
 	closing := !req.KeepAlive || s.draining
 	s.w.Begin(out, req, closing)
 	if req.MethodID == http1.CONNECT {
@@ -198,8 +207,7 @@ func (s *Session) stream(b []byte) (int, bool) {
 	used, first := s.parser.StreamBody(b)
 	s.streaming = true
 	if toJob {
-		s.c[Requests]++
-		s.dispatch(true)
+		s.dispatch(nil, true)
 		j := s.job
 		j.mu.Lock()
 		j.pipe.buf = append(j.pipe.buf, first...)
@@ -231,17 +239,38 @@ func (s *Session) pieces(b []byte) (used int, complete bool, err error) {
 }
 
 // dispatch hands the request just parsed (or whose head just arrived, with
-// stream) to the pool, with a copy of everything the handler may read.
-func (s *Session) dispatch(stream bool) {
+// stream) to the pool, with a copy of everything the handler may read, and
+// with it the complete requests pipelined behind it in rest: one hand-over
+// for the batch. It returns the bytes of rest those used.
+func (s *Session) dispatch(rest []byte, stream bool) (used int) {
 	j := getJob()
-	j.reqBuf = s.parser.CloneRequest(&j.req, j.reqBuf)
+	j.reqBuf = s.parser.CloneRequest(j.next(), j.reqBuf)
 	if stream {
-		j.req.BodyStream = &j.pipe
+		j.reqs[0].BodyStream = &j.pipe
+	}
+	// A batch stops before a request it cannot take whole: one that would
+	// stream, CONNECT, or anything after a request that closes the
+	// connection; and it is not made where responses may leave files to
+	// send (what follows a file must wait for it). A request left half
+	// parsed (need more, or rejected) is taken up again by the next Serve,
+	// after the batch's responses.
+	for last := s.parser.Request(); !stream && !s.w.Files() && j.n < maxBatch && last.KeepAlive && used < len(rest); {
+		n, err := s.parser.Parse(rest[used:])
+		if err != nil {
+			break
+		}
+		used += n
+		if last = s.parser.Request(); last.MethodID == http1.CONNECT {
+			s.connect = true // answered on the loop once the batch is done
+			break
+		}
+		j.reqBuf = s.parser.CloneRequest(j.next(), j.reqBuf)
 	}
 	j.h, j.files, j.resumer, j.token = s.app, s.w.Files(), s.resumer, s.token
 	j.closing.Store(s.draining)
 	s.job = j
 	s.pool.submit(j)
+	return used
 }
 
 // tend is a Serve with a request in flight: more of its body into its pipe,
@@ -258,7 +287,10 @@ func (s *Session) tend(in []byte, used int, out []byte) (_ int, _ []byte, finish
 	if !finished {
 		return used, out, false, full
 	}
-	s.c.CountStatus(j.status)
+	s.c[Requests] += uint64(j.answered)
+	for c := Status1xx; c <= Status5xx; c++ {
+		s.c[c] += j.statuses[c]
+	}
 	// A handler that returned before its body ended leaves the rest of the
 	// body unread: closing is simpler and safer than reading it to the end.
 	if j.closes || s.draining || s.streaming || s.bodyErr {
@@ -267,6 +299,10 @@ func (s *Session) tend(in []byte, used int, out []byte) (_ int, _ []byte, finish
 	s.file = j.file
 	s.job, s.streaming, s.bodyErr = nil, false, false
 	putJob(j)
+	if s.connect && !s.done {
+		s.connect = false
+		out = s.answer(out) // the CONNECT that ended the batch, parsed already
+	}
 	return used, out, true, false
 }
 

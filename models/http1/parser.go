@@ -1199,16 +1199,20 @@ func (p *Parser) Head(buf []byte) *Request {
 }
 
 // CloneRequest copies the request the last Parse, Head or StreamBody gave
-// into dst, backed by buf (reused, grown as needed), so that it outlives
-// the buffers the parser's views point into: for a handler that runs on
-// another goroutine. It returns the buffer, to reuse for the next clone.
+// into dst, appended to buf (grown as needed; dst keeps its fields' memory),
+// so that it outlives the buffers the parser's views point into: for a
+// handler that runs on another goroutine. It returns the extended buffer:
+// several requests may be cloned into one, each keeping its views (a
+// buffer grown meanwhile leaves the earlier ones in the old array).
 func (p *Parser) CloneRequest(dst *Request, buf []byte) []byte {
 	r := &p.req
-	buf = append(append(buf[:0], r.raw[:p.headEnd]...), r.Body...)
+	start := len(buf)
+	buf = append(append(buf, r.raw[:p.headEnd]...), r.Body...)
+	b := buf[start:len(buf):len(buf)]
 	fields := append(dst.fields[:0], p.fields...)
-	p.finishHead(dst, buf)
+	p.finishHead(dst, b)
 	dst.fields = fields
-	dst.Body = buf[p.headEnd:len(buf):len(buf)]
+	dst.Body = b[p.headEnd:]
 	dst.BodySize, dst.Streamed = r.BodySize, r.Streamed
 	return buf
 }

@@ -170,20 +170,23 @@ func newRequest(r *http1.Request) *http.Request {
 		x.url.Path, x.url.RawQuery = path, query // the parser let it through: keep it raw
 	}
 	req.Host = at(r.Host)
-	req.Header = make(http.Header, r.NumHeaders())
+	n := r.NumHeaders()
+	req.Header = make(http.Header, n)
 	values := x.values[:]
-	if r.NumHeaders() > len(values) {
-		values = make([]string, r.NumHeaders())
+	if n > len(values) {
+		values = make([]string, n)
 	}
-	for i := range r.NumHeaders() {
+	for i := range n {
 		f := r.HeaderAt(i)
 		key := canonical(f.Name, at)
 		if key == "Host" {
 			continue // net/http moves it to req.Host
 		}
 		values[i] = at(f.Value)
-		if have, ok := req.Header[key]; ok {
-			req.Header[key] = append(have, values[i])
+		// A repeated field is rare: look for its name among the ones
+		// before rather than ask the map first.
+		if repeated(r, i, f.Name) {
+			req.Header[key] = append(req.Header[key], values[i])
 		} else {
 			req.Header[key] = values[i : i+1 : i+1]
 		}
@@ -206,6 +209,16 @@ func newRequest(r *http1.Request) *http.Request {
 		req.Body = &x.body
 	}
 	return req
+}
+
+// repeated reports whether a field before the i-th has its name.
+func repeated(r *http1.Request, i int, name []byte) bool {
+	for j := range i {
+		if bytes.EqualFold(r.HeaderAt(j).Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // methodName is the request's method as a string, without allocating for
