@@ -197,11 +197,14 @@ func (s *Session) answer(out []byte) []byte {
 // head used.
 func (s *Session) stream(b []byte) (int, bool) {
 	toJob := s.pool != nil && s.resumer != nil && s.reader
+	if !toJob && s.streamer == nil {
+		return 0, false // the body comes whole
+	}
 	head := s.parser.Head(b)
 	switch {
 	case head.MethodID == http1.CONNECT:
 		return 0, false
-	case !toJob && (s.streamer == nil || !s.streamer.StreamBody(head)):
+	case !toJob && !s.streamer.StreamBody(head):
 		return 0, false
 	}
 	used, first := s.parser.StreamBody(b)

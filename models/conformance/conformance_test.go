@@ -675,10 +675,20 @@ func TestGracefulStop(t *testing.T) {
 		idle.read("POST")
 
 		burst := dial(t, addr)
+		stopping := make(chan struct{})
 		go func() {
-			// Pipeline batches until the server closes: Stop lands mid-stream.
+			// Pipeline batches until Stop begins, so that it lands with
+			// requests in flight and buffered. (Writing on while the server
+			// lingers would end in a reset after its lingerTime, which
+			// discards responses a slow reader, this test under the race
+			// detector, has not read yet.)
 			batch := []byte(strings.Repeat(post("/b", strings.Repeat("x", 100)), 100))
 			for {
+				select {
+				case <-stopping:
+					return
+				default:
+				}
 				if _, err := burst.c.Write(batch); err != nil {
 					return
 				}
@@ -701,6 +711,7 @@ func TestGracefulStop(t *testing.T) {
 		}
 		stopped := make(chan error, 1)
 		begin := time.Now()
+		close(stopping)
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
