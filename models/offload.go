@@ -26,10 +26,13 @@ import (
 //     calls Serve again with the input it kept (nothing new need have
 //     arrived) and writes what comes out, as after a read.
 //
-// While a request is in flight a connection answers nothing after it, so
-// pipelined responses keep their order; the core keeps reading until the
-// Session says Holding (then it stops until the next Resume), so a client
-// that pipelines cannot make it buffer without bound. A connection whose
+// The requests a connection has complete when one is handed over go
+// together, as one batch run in order by one worker (a hand-over each way
+// per batch, not per request); while a batch is in flight the connection
+// answers nothing after it, so pipelined responses keep their order. The
+// core keeps reading until the Session says Holding (then it stops until
+// the next Resume), so a client that pipelines cannot make it buffer
+// without bound. A connection whose
 // handler is Working is not idle: its timeouts wait. Drain lets a request
 // in flight finish (InFlight); a core that closes a connection calls
 // Session.Abort, which fails the handler's body reads and flushes.
@@ -296,8 +299,10 @@ func (j *job) abort() {
 
 // pipeSize is how much of a streamed body waits for the handler to read it
 // (plus at most one piece): the rest waits in the core's buffer, and then in
-// the socket.
-const pipeSize = 64 << 10
+// the socket. The loop is resumed for more only once the handler has read
+// half of it, so that a handler reading in small pieces does not cost a
+// hand-over each.
+const pipeSize = 256 << 10
 
 // pipe carries a streamed body from the loop to the handler (as
 // Request.BodyStream). It is guarded by its job's mu.
@@ -339,7 +344,7 @@ func (p *pipe) Read(b []byte) (int, error) {
 	}
 	var resume Resumer
 	var token uint64
-	if p.wantRoom && p.room() {
+	if p.wantRoom && len(p.buf)-p.r <= pipeSize/2 {
 		p.wantRoom = false
 		resume, token = j.resumer, j.token
 	}
