@@ -964,3 +964,48 @@ func knobOf(m models.Model, name string) (models.Knob, bool) {
 	}
 	return models.Knob{}, false
 }
+
+// TestOffloadFlush: an offloaded net/http handler that flushes reaches the
+// client before it returns, on every core: a stream (say, server-sent
+// events) works through the adapter.
+func TestOffloadFlush(t *testing.T) {
+	for _, core := range []string{"epoll", "uring", "netstd"} {
+		m, err := models.Lookup(core)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(core, func(t *testing.T) {
+			if m.Available != nil && m.Available() != nil {
+				t.Skipf("%s unavailable here: %v", core, m.Available())
+			}
+			t.Parallel()
+			next := make(chan struct{})
+			a := app.App{Name: "stream", Handler: stdhttp.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "first\n")
+				w.(http.Flusher).Flush()
+				<-next // until the client has read the first line
+				io.WriteString(w, "second\n")
+			}))}
+			c, err := models.Start(core, a, "127.0.0.1:0", []string{"handler=offload"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Stop(context.Background())
+			cl := dial(t, c.Addr())
+			cl.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
+			res, err := http.ReadResponse(cl.br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(res.Body).ReadString('\n')
+			if err != nil || line != "first\n" || res.TransferEncoding == nil {
+				t.Fatalf("before the handler returned: %q, %v, transfer-encoding %v", line, err, res.TransferEncoding)
+			}
+			close(next)
+			rest, err := io.ReadAll(res.Body)
+			if err != nil || string(rest) != "second\n" {
+				t.Fatalf("the rest: %q, %v", rest, err)
+			}
+		})
+	}
+}

@@ -73,8 +73,11 @@ func init() {
 		if open := a.Open; open != nil {
 			adapted.Open = func(o app.Options) (app.App, error) {
 				b, err := open(o)
-				if err != nil || b.HTTP == nil {
-					return app.App{}, errors.Join(err, fmt.Errorf("app %s has no net/http form", name))
+				switch {
+				case err != nil:
+					return app.App{}, err
+				case b.HTTP == nil:
+					return app.App{}, fmt.Errorf("app %s has no net/http form", name)
 				}
 				return app.App{Name: Prefix + name, Doc: adapted.Doc, Handler: New(b.HTTP), HTTP: b.HTTP}, nil
 			}
