@@ -376,6 +376,14 @@ func (s *Spec) checkHosts(line map[string]int) error {
 		if strings.HasPrefix(w.Body, "@") || strings.HasPrefix(w.ExpectBody, "@") {
 			return fail("hosts", "workload %s: a body or expect_body beginning with @ would be read as a file by `iolab load`", w.Test)
 		}
+		// The load generators are `iolab load` processes: what the runner
+		// would make in its own memory does not reach them.
+		if w.BodySize > 0 {
+			return fail("hosts", "workload %s: body_size makes the body in the runner's process, which the load generators of hosts do not share; give the body as body:", w.Test)
+		}
+		if len(w.StaticFiles) > 0 && h.Launcher == launchSSH {
+			return fail("hosts", "workload %s: static_files are made on this machine, which a server on another host cannot read", w.Test)
+		}
 	}
 	return nil
 }

@@ -188,6 +188,9 @@ func (r *Runner) loadArgs(p Planned, i, n int, h host, target string) []string {
 	if r.Spec.Warmup > 0 {
 		a = append(a, "--warmup="+r.Spec.Warmup.String())
 	}
+	if p.RequestsPerConn > 0 {
+		a = append(a, "--requests-per-conn="+strconv.Itoa(p.RequestsPerConn))
+	}
 	if w.TechEmpowerHeaders {
 		a = append(a, "--techempower-headers")
 	}

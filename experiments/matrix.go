@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"iolab/models"
 	"iolab/results"
 )
 
@@ -41,6 +42,17 @@ type Planned struct {
 	// warms up, or runs for a duration, is sampled at its window's edges,
 	// where requests are in flight: its counts agree to within those.
 	Drained bool
+	// RequestsPerConn is the workload's, or the swept value.
+	RequestsPerConn int
+}
+
+// App is the application the cell's server runs: the row's, else the
+// workload's.
+func (p Planned) App() string {
+	if p.Row.App != "" {
+		return p.Row.App
+	}
+	return p.Workload.App
 }
 
 // Expand lists the cells in the order they run. Every sweep point is run for
@@ -94,7 +106,7 @@ func (s *Spec) cellsAt(w Workload, p map[string]string) []Planned {
 	var keys []Planned
 	for _, r := range s.Rows {
 		c := Planned{Row: r, Workload: w, Sweep: p, Knobs: map[string]string{}, Connections: defaultConnections, Pipeline: defaultPipeline,
-			Count: s.Count, Drained: s.Count > 0 && s.Warmup == 0}
+			Count: s.Count, Drained: s.Count > 0 && s.Warmup == 0, RequestsPerConn: w.RequestsPerConn}
 		for k, v := range r.Knobs {
 			c.Knobs[k] = v
 		}
@@ -106,6 +118,8 @@ func (s *Spec) cellsAt(w Workload, p map[string]string) []Planned {
 				c.Pipeline, _ = strconv.Atoi(v)
 			case "rate":
 				c.Rate, _ = strconv.ParseFloat(v, 64)
+			case "requests_per_conn":
+				c.RequestsPerConn, _ = strconv.Atoi(v)
 			case "test":
 			default:
 				c.Knobs[k] = v
@@ -139,7 +153,17 @@ func (s *Spec) WritePlan(w io.Writer, cells []Planned) error {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(s.Description))
 	}
 	for _, wl := range s.Workloads {
-		fmt.Fprintf(w, "  workload %s: %s %s (app %s)\n", wl.Test, wl.Method, strings.Join(wl.Paths, " "), wl.App)
+		fmt.Fprintf(w, "  workload %s: %s %s (app %s)", wl.Test, wl.Method, strings.Join(wl.Paths, " "), wl.App)
+		if wl.BodySize > 0 {
+			fmt.Fprintf(w, ", body of %s", models.FormatSize(wl.BodySize))
+		}
+		if wl.RequestsPerConn > 0 {
+			fmt.Fprintf(w, ", %d requests per connection", wl.RequestsPerConn)
+		}
+		if len(wl.StaticFiles) > 0 {
+			fmt.Fprintf(w, ", %d files made to serve", len(wl.StaticFiles))
+		}
+		fmt.Fprintln(w)
 	}
 	measure := s.Duration.String()
 	if s.Count > 0 {
@@ -178,6 +202,9 @@ func (s *Spec) WritePlan(w io.Writer, cells []Planned) error {
 		knobs := make([]string, 0, len(c.Knobs))
 		for _, k := range sortedKeys(c.Knobs) {
 			knobs = append(knobs, k+"="+c.Knobs[k])
+		}
+		if c.Row.App != "" {
+			knobs = append([]string{"app=" + c.Row.App}, knobs...)
 		}
 		if c.Row.Model == "" {
 			knobs = []string{"external: " + c.Row.Command}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,42 @@ type Runner struct {
 	// Render makes the derived files (charts, report) at the end; nil
 	// writes only results.csv and bench.txt.
 	Render func(*results.Dir) error
+
+	static map[string]string // a workload's made files' directory, by test
+}
+
+// staticDir makes the files a workload serves (static_files), once per
+// run, in a temporary directory Run removes at its end.
+func (r *Runner) staticDir(w Workload) (string, error) {
+	if dir, ok := r.static[w.Test]; ok {
+		return dir, nil
+	}
+	dir, err := os.MkdirTemp("", "iolab-static-")
+	if err != nil {
+		return "", err
+	}
+	for _, name := range sortedKeys(toStrings(w.StaticFiles)) {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(p, fill(w.StaticFiles[name]), 0o644); err != nil {
+			return "", err
+		}
+	}
+	if r.static == nil {
+		r.static = map[string]string{}
+	}
+	r.static[w.Test] = dir
+	return dir, nil
+}
+
+func toStrings(m map[string]int64) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = strconv.FormatInt(v, 10)
+	}
+	return out
 }
 
 // Run runs every cell the run directory does not hold yet: a new run does
@@ -62,6 +99,11 @@ func (r *Runner) Run(ctx context.Context) (int, error) {
 	}
 	prog := newProgress(r, len(cells), len(cells)-len(todo))
 	defer prog.finish()
+	defer func() {
+		for _, dir := range r.static {
+			os.RemoveAll(dir)
+		}
+	}()
 	if len(todo) > 0 {
 		err := l.prepare(ctx)
 		// Deferred after prog.finish, so it runs first: the bars are
@@ -125,7 +167,7 @@ func (r *Runner) finish() error {
 func (r *Runner) base(p Planned) results.Cell {
 	return results.Cell{
 		Experiment: r.Spec.Name, Key: p.Key, Index: p.Index, Order: p.Order, Repeat: p.Repeat,
-		Row: p.Row.Label, Model: p.Row.Model, External: p.Row.Model == "", Peer: p.Row.Peer,
+		Row: p.Row.Label, Model: p.Row.Model, App: p.App(), External: p.Row.Model == "", Peer: p.Row.Peer,
 		Knobs: p.Knobs, Sweep: p.Sweep, Test: p.Workload.Test,
 		Connections: p.Connections, Pipeline: p.Pipeline, Rate: p.Rate, Loader: r.Spec.Loader,
 		Started: time.Now().UTC(),

@@ -94,6 +94,16 @@ func (r *Runner) startServer(ctx context.Context, p Planned, l *launch) (*server
 	core := p.Row.Model != ""
 	if core {
 		argv = serveArgs(p, l)
+		if len(p.Workload.StaticFiles) > 0 {
+			if l.server.remote {
+				return nil, errors.New("static_files: the files are made on this machine, where a server on another host cannot read them")
+			}
+			dir, err := r.staticDir(p.Workload)
+			if err != nil {
+				return nil, fmt.Errorf("static_files: %w", err)
+			}
+			argv = append(argv, "--static-dir", dir)
+		}
 	} else {
 		var err error
 		if port, err = freePort(); err != nil {
@@ -191,7 +201,7 @@ func (r *Runner) startServer(ctx context.Context, p Planned, l *launch) (*server
 // serveArgs is a core row's server: `iolab serve --control` on the launch's
 // listening address, with the cell's knobs.
 func serveArgs(p Planned, l *launch) []string {
-	argv := []string{l.server.iolab, "serve", "--model", p.Row.Model, "--app", p.Workload.App,
+	argv := []string{l.server.iolab, "serve", "--model", p.Row.Model, "--app", p.App(),
 		"--addr", l.listen, "--control", "--drain-timeout", "5s"}
 	for _, kv := range p.Row.settings(sweptKnobs(p)) {
 		argv = append(argv, "--knob", kv)

@@ -21,6 +21,7 @@ import (
 
 	"iolab/models"
 	"iolab/models/app"
+	"iolab/models/http1"
 )
 
 // Spec is an experiment file, parsed and checked.
@@ -56,8 +57,34 @@ type Workload struct {
 	Headers            []string
 	TechEmpowerHeaders bool
 	Body               string
+	BodySize           int64 // a generated body of this many bytes, instead of Body
 	ExpectStatus       int
 	ExpectBody         string
+	// RequestsPerConn closes each connection after this many responses
+	// and opens another (connection churn); 0 keeps them open.
+	RequestsPerConn int
+	// StaticFiles are files the runner makes (name: size, deterministic
+	// bytes) in a directory the server serves (--static-dir), for app
+	// static.
+	StaticFiles map[string]int64
+}
+
+// BodyBytes is what the load generator sends as each request's body.
+func (w Workload) BodyBytes() []byte {
+	if w.BodySize > 0 {
+		return fill(w.BodySize)
+	}
+	return []byte(w.Body)
+}
+
+// fill makes n bytes of a repeating pattern: a generated body or file.
+func fill(n int64) []byte {
+	const pattern = "iolab generated body 0123456789\n"
+	b := make([]byte, n)
+	for i := 0; i < len(b); i += len(pattern) {
+		copy(b[i:], pattern)
+	}
+	return b
 }
 
 // Row is one line of the comparison: a core with fixed knobs, or an
@@ -65,6 +92,7 @@ type Workload struct {
 type Row struct {
 	Label   string
 	Model   string            // a registered model, or "" for an external server
+	App     string            // the application this row serves, instead of the workload's (same answers, another interface)
 	Knobs   map[string]string // fixed knobs of a core
 	Command string            // an external server's command ({port} is replaced)
 	Ready   string            // the URL that answers once it is up ({port} is replaced)
@@ -80,7 +108,7 @@ type Dimension struct {
 }
 
 // Load parameters a sweep may name besides knobs.
-var loadParams = map[string]bool{"connections": true, "pipeline": true, "rate": true}
+var loadParams = map[string]bool{"connections": true, "pipeline": true, "rate": true, "requests_per_conn": true}
 
 // specError is an error at a place in an experiment file.
 func specError(file string, line int, field, format string, a ...any) error {
@@ -225,10 +253,17 @@ func (s *Spec) check(line map[string]int) error {
 	}
 	// Each row's fixed knobs, and each combination the sweep gives it, must
 	// pass the model's own checks (SQPOLL with DEFER_TASKRUN, say).
-	a, _ := app.Lookup(s.Workloads[0].App)
 	for _, r := range s.Rows {
 		if r.Model == "" {
 			continue
+		}
+		name := s.Workloads[0].App
+		if r.App != "" {
+			name = r.App
+		}
+		a, _ := app.Lookup(name)
+		if a.Handler == nil {
+			a.Handler = app.HandlerFunc(func(*http1.ResponseWriter, *http1.Request) {}) // made from options when run
 		}
 		m, _ := models.Lookup(r.Model)
 		for _, combo := range knobCombos(s.Sweep) {
@@ -238,14 +273,28 @@ func (s *Spec) check(line map[string]int) error {
 		}
 	}
 	for _, w := range s.Workloads {
-		if s.Loader != "builtin" && (w.Body != "" || len(w.Paths) > 1 || w.ExpectBody != "") {
-			return specError(s.File, line["loader"], "loader", "%s cannot send a body, rotate paths or check bodies here; use loader: builtin", s.Loader)
+		if s.Loader != "builtin" && (w.Body != "" || w.BodySize > 0 || len(w.Paths) > 1 || w.ExpectBody != "" || w.RequestsPerConn > 0) {
+			return specError(s.File, line["loader"], "loader", "%s cannot send a body, rotate paths, check bodies or churn connections here; use loader: builtin", s.Loader)
+		}
+		if len(w.StaticFiles) > 0 && !servesStatic(w.App) && !rowsServeStatic(s.Rows) {
+			return specError(s.File, max(line["workload"], line["workloads"]), "workload.static_files", "files are made for app static (or nethttp:static); this workload's app is %s", w.App)
 		}
 	}
 	if s.Count > 0 && s.Loader != "builtin" {
 		return specError(s.File, line["requests"], "requests", "%s cannot stop at a count of requests; use loader: builtin, or a duration", s.Loader)
 	}
 	return s.checkHosts(line)
+}
+
+func servesStatic(name string) bool { return name == "static" || name == "nethttp:static" }
+
+func rowsServeStatic(rows []Row) bool {
+	for _, r := range rows {
+		if servesStatic(r.App) {
+			return true
+		}
+	}
+	return false
 }
 
 func knobOf(m models.Model, name string) (models.Knob, bool) {
@@ -419,6 +468,40 @@ func (p parser) floatRange(n *yaml.Node, field string, out *float64, lo, hi floa
 	return nil
 }
 
+func (p parser) size(n *yaml.Node, field string, out *int64, lo, hi int64) error {
+	v, err := p.scalar(n, field)
+	if err != nil {
+		return err
+	}
+	sz, err := models.ParseSize(v)
+	if err != nil || sz < lo || sz > hi {
+		return p.err(n, field, "%q: want a size from %s to %s, like 64KiB or 20MiB", v, models.FormatSize(lo), models.FormatSize(hi))
+	}
+	*out = sz
+	return nil
+}
+
+// files reads static_files: a mapping of file name to size.
+func (p parser) files(n *yaml.Node, out *map[string]int64) error {
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		return p.err(n, "workload.static_files", "want a mapping of file name to size, like `index.html: 16KiB`")
+	}
+	*out = map[string]int64{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		name := k.Value
+		if name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, "/") || strings.ContainsAny(name, "\\\x00") {
+			return p.err(k, "workload.static_files", "%q: a file name is a relative path without ..", name)
+		}
+		var sz int64
+		if err := p.size(v, "workload.static_files."+name, &sz, 0, 1<<30); err != nil {
+			return err
+		}
+		(*out)[name] = sz
+	}
+	return nil
+}
+
 func (p parser) duration(n *yaml.Node, field string, out *time.Duration, min time.Duration) error {
 	v, err := p.scalar(n, field)
 	if err != nil {
@@ -492,7 +575,14 @@ func (p parser) workload(n *yaml.Node, w *Workload) error {
 		"techempower_headers": func(n *yaml.Node) error {
 			return p.boolean(n, "workload.techempower_headers", &w.TechEmpowerHeaders)
 		},
-		"body":          func(n *yaml.Node) error { return p.str(n, "workload.body", &w.Body) },
+		"body": func(n *yaml.Node) error { return p.str(n, "workload.body", &w.Body) },
+		"body_size": func(n *yaml.Node) error {
+			return p.size(n, "workload.body_size", &w.BodySize, 1, 1<<30)
+		},
+		"requests_per_conn": func(n *yaml.Node) error {
+			return p.intRange(n, "workload.requests_per_conn", &w.RequestsPerConn, 1, 1_000_000)
+		},
+		"static_files":  func(n *yaml.Node) error { return p.files(n, &w.StaticFiles) },
 		"expect_status": func(n *yaml.Node) error { return p.intRange(n, "workload.expect_status", &w.ExpectStatus, 100, 599) },
 		"expect_body":   func(n *yaml.Node) error { return p.str(n, "workload.expect_body", &w.ExpectBody) },
 	})
@@ -501,6 +591,9 @@ func (p parser) workload(n *yaml.Node, w *Workload) error {
 	}
 	if seen["path"] && seen["paths"] {
 		return p.err(n, "workload", "give path or paths, not both")
+	}
+	if seen["body"] && seen["body_size"] {
+		return p.err(n, "workload", "give body or body_size, not both")
 	}
 	if path != "" {
 		w.Paths = []string{path}
@@ -538,6 +631,7 @@ func (p parser) rows(n *yaml.Node, out *[]Row) error {
 			"model": func(v *yaml.Node) error {
 				return p.choice(v, "models.model", &r.Model, models.Names()...)
 			},
+			"app":      func(v *yaml.Node) error { return p.choice(v, "models.app", &r.App, app.Names()...) },
 			"external": func(v *yaml.Node) error { return p.str(v, "models.external", &external) },
 			"label":    func(v *yaml.Node) error { return p.str(v, "models.label", &r.Label) },
 			"knobs": func(v *yaml.Node) error {
@@ -560,13 +654,21 @@ func (p parser) rows(n *yaml.Node, out *[]Row) error {
 			return p.err(e, "models."+external, "an external server has no knobs; give its settings in its command")
 		case seen["model"] && (seen["command"] || seen["ready"]):
 			return p.err(e, "models."+r.Model, "command and ready are for external servers")
+		case seen["external"] && seen["app"]:
+			return p.err(e, "models."+external, "an external server serves what its command says; app is for models")
 		case seen["external"] && (!strings.Contains(r.Command, "{port}") || !strings.Contains(r.Ready, "{port}")):
 			return p.err(e, "models."+external, "command and ready must both contain {port}, where the runner puts the port it chose")
+		}
+		if m, err := models.Lookup(r.Model); err == nil && m.Peer && !seen["peer"] {
+			r.Peer = true // a peer model is a reference row unless the file says otherwise
 		}
 		if r.Label == "" {
 			r.Label = external
 			if r.Model != "" {
 				r.Label = r.Model
+				if r.App != "" {
+					r.Label += " " + r.App
+				}
 				for _, k := range sortedKeys(r.Knobs) {
 					if k != "loops" {
 						r.Label += " " + k + "=" + r.Knobs[k]
@@ -631,9 +733,10 @@ func (p parser) sweep(n *yaml.Node, out *[]Dimension) error {
 	return nil
 }
 
-// loadParam checks the values of connections, pipeline and rate.
+// loadParam checks the values of connections, pipeline, rate and
+// requests_per_conn.
 func (p parser) loadParam(d Dimension) error {
-	lims := map[string][2]float64{"connections": {1, 1 << 20}, "pipeline": {1, 1024}, "rate": {1, 1e9}}
+	lims := map[string][2]float64{"connections": {1, 1 << 20}, "pipeline": {1, 1024}, "rate": {1, 1e9}, "requests_per_conn": {1, 1e6}}
 	lim, ok := lims[d.Name]
 	if !ok {
 		return nil // a knob: checked against the models in Spec.check

@@ -76,7 +76,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"unknown field", replace("repeat: 2", "repeats: 2"), []string{"sample.yaml:17:", "repeats", "unknown field", "fields: cpus, description"}},
 		{"unknown workload field", replace("  path: /plaintext", "  pathh: /plaintext"), []string{":4:", "pathh", "fields: app, body"}},
-		{"unknown model", replace("model: epoll", "model: kqueue"), []string{":8:", "models.model", `"kqueue"`, "epoll, netstd, uring"}},
+		{"unknown model", replace("model: epoll", "model: kqueue"), []string{":8:", "models.model", `"kqueue"`, "epoll, fasthttp, nethttp, netstd, uring"}},
 		{"unknown knob", replace("{loops: 1}", "{loopz: 1}"), []string{":9:", "models.epoll", `unknown knob "loopz"`}},
 		{"knob out of range", replace("{loops: 1, taskrun: defer}", "{loops: 2000}"), []string{":11:", "knob loops", "out of range", "0..1024"}},
 		{"knob combination", replace("taskrun: defer}", "taskrun: defer, sqpoll: on}"), []string{":11:", "sqpoll=on needs taskrun=none"}},
@@ -148,6 +148,66 @@ func TestShippedExperiments(t *testing.T) {
 		var plan strings.Builder
 		if len(cells) == 0 || s.WritePlan(&plan, cells) != nil || s.Name+".yaml" != f {
 			t.Errorf("%s: %d cells, named %q", f, len(cells), s.Name)
+		}
+	}
+}
+
+// TestParseFrameworkFields: a row may serve another application, a
+// workload may make its body and files and churn its connections, and a
+// peer's row is a reference row.
+func TestParseFrameworkFields(t *testing.T) {
+	src := `name: fw
+workload:
+  method: POST
+  path: /upload
+  body_size: 64KiB
+  requests_per_conn: 10
+models:
+  - model: epoll
+    app: nethttp:bench
+    knobs: {handler: offload}
+  - model: fasthttp
+sweep:
+  connections: [4]
+`
+	s, err := Parse("fw.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.Workloads[0]
+	if w.BodySize != 64<<10 || len(w.BodyBytes()) != 64<<10 || w.RequestsPerConn != 10 {
+		t.Fatalf("workload %+v", w)
+	}
+	if r := s.Rows[0]; r.App != "nethttp:bench" || r.Label != "epoll nethttp:bench handler=offload" || r.Peer {
+		t.Fatalf("row %+v", r)
+	}
+	if !s.Rows[1].Peer {
+		t.Fatal("a peer model's row is not a reference row")
+	}
+	cells := s.Expand()
+	if cells[0].App() != "nethttp:bench" || cells[1].App() != "bench" || cells[0].RequestsPerConn != 10 {
+		t.Fatalf("cells %+v", cells[:2])
+	}
+	bad := map[string][]string{
+		"body and body_size":      {strings.Replace(src, "  body_size: 64KiB", "  body_size: 64KiB\n  body: x", 1), "body or body_size"},
+		"bad body_size":           {strings.Replace(src, "64KiB", "lots", 1), "workload.body_size", "like 64KiB"},
+		"bad requests_per_conn":   {strings.Replace(src, "requests_per_conn: 10", "requests_per_conn: 0", 1), "workload.requests_per_conn"},
+		"unknown app":             {strings.Replace(src, "app: nethttp:bench", "app: gin", 1), "models.app", "nethttp:bench"},
+		"offload on a peer":       {strings.Replace(src, "  - model: fasthttp", "  - model: fasthttp\n    knobs: {handler: offload}", 1), "handler=offload belongs"},
+		"files for the wrong app": {strings.Replace(src, "  body_size: 64KiB", "  static_files: {a.txt: 1KiB}", 1), "static_files", "app static"},
+		"file outside the dir":    {strings.Replace(src, "  body_size: 64KiB", "  app: static\n  static_files: {../a: 1KiB}", 1), "without .."},
+		"swept requests_per_conn": {strings.Replace(src, "connections: [4]", "requests_per_conn: [0]", 1), "sweep.requests_per_conn"},
+	}
+	for name, c := range bad {
+		_, err := Parse("fw.yaml", []byte(c[0]))
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		for _, want := range c[1:] {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %q lacks %q", name, err, want)
+			}
 		}
 	}
 }

@@ -97,6 +97,11 @@ type Config struct {
 	// Rate, when above 0, makes the loop open: this many requests per
 	// second in all, on a fixed schedule. 0 is a closed loop.
 	Rate float64
+	// RequestsPerConn, when above 0, has each connection send this many
+	// requests, close once they are answered, and another open in its
+	// place: connection churn, where accepting and closing dominate
+	// (HttpArena's limited-conn profile). Result.ChurnCloses counts them.
+	RequestsPerConn int
 
 	// Duration is the measured window (default 10s when Count is 0).
 	Duration time.Duration
@@ -288,6 +293,8 @@ func newPlan(c Config) (*plan, error) {
 		return nil, bad("Threads", "%d is not at least 1", c.Threads)
 	case c.Pipeline < 1 || c.Pipeline > maxPipeline:
 		return nil, bad("Pipeline", "%d is not 1..%d", c.Pipeline, maxPipeline)
+	case c.RequestsPerConn < 0:
+		return nil, bad("RequestsPerConn", "%d is negative; give 0 to keep connections open", c.RequestsPerConn)
 	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
 		return nil, bad("Rate", "%v is not a rate; give requests per second, or 0 for a closed loop", c.Rate)
 	case c.Duration < 0:

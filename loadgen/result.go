@@ -71,8 +71,12 @@ type Result struct {
 	Expired uint64 `json:"expired"`
 	Waiting uint64 `json:"waiting"`
 	// Reconnects counts connections opened during the window, after one
-	// was closed (by the server, a failure or a timeout).
+	// was closed (by the server, a failure, a timeout, or the churn of
+	// RequestsPerConn).
 	Reconnects uint64 `json:"reconnects"`
+	// ChurnCloses counts connections the load generator closed itself in
+	// the window, after RequestsPerConn responses.
+	ChurnCloses uint64 `json:"churn_closes,omitempty"`
 
 	Status StatusCounts `json:"status"`
 	Errors Errors       `json:"errors"`
@@ -332,6 +336,9 @@ func (r *Result) WriteText(w io.Writer, latency bool) error {
 	if r.Reconnects > 0 {
 		fmt.Fprintf(&b, "  Reconnects: %d\n", r.Reconnects)
 	}
+	if r.ChurnCloses > 0 {
+		fmt.Fprintf(&b, "  Churn: %d connections closed after their requests, and reopened\n", r.ChurnCloses)
+	}
 	sat := ""
 	if r.CPU.Saturated {
 		sat = " (saturated: the client may be the limit)"
@@ -531,6 +538,7 @@ func Merge(results ...*Result) (*Result, error) {
 		out.Expired += r.Expired
 		out.Waiting += r.Waiting
 		out.Reconnects += r.Reconnects
+		out.ChurnCloses += r.ChurnCloses
 		out.Status.S1xx += r.Status.S1xx
 		out.Status.S2xx += r.Status.S2xx
 		out.Status.S3xx += r.Status.S3xx

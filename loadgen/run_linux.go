@@ -330,7 +330,7 @@ func (r *run) result(notes []string, connectSeconds float64, stopAt int64, inter
 	res.Sent, res.Lost, res.InFlight = ct.sent, ct.lost, ct.inFlight
 	res.Truncated = ct.truncated
 	res.Issued, res.Expired, res.Waiting = ct.issued, ct.expired, ct.waiting
-	res.Reconnects = ct.reconnects
+	res.Reconnects, res.ChurnCloses = ct.reconnects, ct.churned
 	res.Status = StatusCounts{ct.status[0], ct.status[1], ct.status[2], ct.status[3], ct.status[4]}
 	e := ct.errs
 	res.Errors = Errors{Connect: e[errConnect], Read: e[errRead], Write: e[errWrite], Timeout: e[errTimeout],
@@ -361,6 +361,7 @@ func (a *counters) addTo(b *counters) {
 	b.bytesRead += a.bytesRead
 	b.bytesWritten += a.bytesWritten
 	b.reconnects += a.reconnects
+	b.churned += a.churned
 	b.inFlight += a.inFlight
 	b.waiting += a.waiting
 	b.sysWait += a.sysWait

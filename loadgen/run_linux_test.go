@@ -319,6 +319,37 @@ func TestConnectionClose(t *testing.T) {
 	}
 }
 
+// TestRequestsPerConn: connection churn. Each connection sends its three
+// requests (a pipeline deeper than that sends only three), closes once they
+// are answered, and another takes its place; nothing is lost, and the
+// server accepts a connection per three requests.
+func TestRequestsPerConn(t *testing.T) {
+	for _, rate := range []float64{0, 3000} {
+		t.Run(fmt.Sprintf("rate=%v", rate), func(t *testing.T) {
+			core := startCore(t, "epoll", "loops=1")
+			res := mustRun(t, Config{URL: "http://" + core.Addr().String() + "/plaintext", Connections: 8, Pipeline: 4,
+				RequestsPerConn: 3, Rate: rate, Duration: 500 * time.Millisecond, ExpectBody: []byte("Hello, World!")})
+			if res.Received < 60 || res.Errors.Total() != 0 || res.ChurnCloses == 0 {
+				t.Fatalf("received %d, errors %+v, churn %d", res.Received, res.Errors, res.ChurnCloses)
+			}
+			// Every connection closed by churn had answered exactly three.
+			if lo, hi := res.ChurnCloses*3, res.Received+8*3; lo > res.Received || res.Received > hi {
+				t.Fatalf("received %d for %d churned connections of three requests", res.Received, res.ChurnCloses)
+			}
+			if res.Reconnects < res.ChurnCloses-8 {
+				t.Fatalf("%d churned, %d reopened", res.ChurnCloses, res.Reconnects)
+			}
+			if acc := core.Stats().Get(models.Accepted); acc < res.ChurnCloses {
+				t.Fatalf("the server accepted %d connections for %d churned", acc, res.ChurnCloses)
+			}
+		})
+	}
+	if _, err := Run(context.Background(), Config{URL: "http://127.0.0.1:1/", RequestsPerConn: -1}); err == nil ||
+		!strings.Contains(err.Error(), "RequestsPerConn") {
+		t.Fatalf("a negative RequestsPerConn: %v", err)
+	}
+}
+
 // TestServerCloses: a server that closes after three responses, to clients
 // pipelining four: the fourth of every batch is lost, counted as a read
 // error, and the connection reopened; the run ends on time.

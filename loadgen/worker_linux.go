@@ -59,6 +59,7 @@ type counters struct {
 	issued, expired         uint64
 	bytesRead, bytesWritten uint64
 	reconnects              uint64
+	churned                 uint64 // connections closed after RequestsPerConn responses
 	inFlight, waiting       uint64 // at the end
 	// Syscalls made in the window, by kind: what the client costs the
 	// kernel, the same figure the server cores count.
@@ -161,6 +162,7 @@ type conn struct {
 
 	quota    int64 // closed loop, count mode: window requests left to send (-1: no limit)
 	answered int64 // responses on this connection since it opened
+	budget   int64 // RequestsPerConn: requests this connection may still send (-1: no limit)
 	since    int64 // when the connect began
 	retryAt  int64
 	backoff  int64
@@ -483,6 +485,10 @@ func (w *worker) opened(c *conn) {
 	c.state = csOpen
 	c.closeSent = false
 	c.answered = 0
+	c.budget = -1
+	if n := w.r.p.cfg.RequestsPerConn; n > 0 {
+		c.budget = int64(n)
+	}
 	c.p.Reset()
 	if c.initial {
 		c.initial = false
@@ -522,13 +528,16 @@ func (w *worker) initialDone() {
 // the pipeline has room. A batch never continues past a request that closes
 // the connection.
 func (w *worker) pump(c *conn) {
-	if c.state != csOpen || c.outOff < len(c.out) || !w.loading || w.stopping || c.closeSent {
+	if c.state != csOpen || c.outOff < len(c.out) || !w.loading || w.stopping || c.closeSent || c.budget == 0 {
 		return
 	}
 	p := w.r.p
 	var k int
 	if w.open {
 		k = min(int(c.tail-c.sent), p.cfg.Pipeline-int(c.sent-c.head), p.batchEnd[c.next])
+		if c.budget > 0 {
+			k = min(k, int(c.budget))
+		}
 		if k <= 0 {
 			return
 		}
@@ -544,6 +553,9 @@ func (w *worker) pump(c *conn) {
 			return
 		}
 		k = p.batchEnd[c.next]
+		if c.budget > 0 {
+			k = min(k, int(c.budget))
+		}
 		t := nanotime()
 		w.now = t
 		if t >= w.winStart {
@@ -565,6 +577,9 @@ func (w *worker) pump(c *conn) {
 	}
 	c.sent += uint64(k)
 	w.inflight += int64(k)
+	if c.budget > 0 {
+		c.budget -= int64(k)
+	}
 	last := c.next + k - 1
 	if last >= len(p.reqs) {
 		last %= len(p.reqs)
@@ -757,6 +772,10 @@ func (w *worker) frame(c *conn, data []byte, own bool) bool {
 			w.drop(c, errRead)
 			return false
 		}
+		if c.budget == 0 && c.head == c.sent {
+			w.churn(c) // its requests are answered: close it, open another
+			return false
+		}
 	}
 	rest := data[off:]
 	switch {
@@ -867,6 +886,21 @@ func (w *worker) drop(c *conn, cause int) {
 	c.backoff = min(max(2*c.backoff, backoffMin), backoffMax)
 	c.retryAt = w.now + c.backoff
 	c.state = csWaiting
+}
+
+// churn closes a connection that has sent its RequestsPerConn and had them
+// all answered, and queues another in its place (as a browser or a short
+// client would: accepting and closing is the load). Requests due but not
+// sent (open loop) stay, for the next connection.
+func (w *worker) churn(c *conn) {
+	if w.inWindow() {
+		w.ct.churned++
+	}
+	w.closeConn(c)
+	if !w.stopping {
+		c.backoff = 0
+		w.enqueue(c)
+	}
 }
 
 func (w *worker) closeConn(c *conn) {

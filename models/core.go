@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -55,6 +56,9 @@ type Model struct {
 	Available func() error
 	// Start listens on addr and serves until stopped.
 	Start func(addr string, cfg Config) (Core, error)
+	// Peer marks a reference peer (models/peer): a widely used server with
+	// its own HTTP stack, measured beside the cores, not one of them.
+	Peer bool
 }
 
 // Variant is a named set of knob settings.
@@ -79,6 +83,10 @@ type Config struct {
 	// App answers requests; AppName names it in logs and records.
 	App     app.Handler
 	AppName string
+	// HTTP is the application's net/http form, and AppOptions what it was
+	// built with: for the peers, which run their own HTTP stacks.
+	HTTP       http.Handler
+	AppOptions app.Options
 	// Knobs holds every knob of the model, common ones included.
 	Knobs Values
 	// The common knobs, read out.
@@ -86,6 +94,11 @@ type Config struct {
 	IdleTimeout   time.Duration
 	HeaderTimeout time.Duration
 	MaxConns      int // 0: no limit
+	// Offload is the worker pool of handler=offload, nil for inline.
+	Offload *Pool
+	// ZeroCopy is set by a core that sends file segments itself (its
+	// zerocopy knob): a Session then leaves them to it (PendingFile).
+	ZeroCopy bool
 }
 
 // CommonKnobs are the knobs every model takes: timeouts and request limits,
@@ -105,6 +118,10 @@ var CommonKnobs = []Knob{
 		Doc: "most header fields (else 431)"},
 	{Name: "max_body", Kind: KnobSize, Default: "8MiB", Min: 1, Max: 1 << 30,
 		Doc: "largest request body (else 413)"},
+	{Name: "handler", Kind: KnobEnum, Default: "inline", Choices: []string{"inline", "offload"},
+		Doc: "inline: the app runs on the core's thread (it must not block); offload: on a pool of workers, the response posted back to the loop"},
+	{Name: "workers", Kind: KnobInt, Default: "64", Min: 1, Max: 100_000,
+		Doc: "handler=offload: most handlers running at once"},
 }
 
 // NewConfig validates knob settings ("name=value") for model m and builds
@@ -117,10 +134,20 @@ func NewConfig(m Model, a app.App, settings []string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("model %s: %w", m.Name, err)
 	}
+	if a.Handler == nil {
+		return Config{}, fmt.Errorf("app %s has no handler (it needs options: see app.Build)", a.Name)
+	}
+	var pool *Pool
+	if vs.Choice("handler") == "offload" {
+		pool = NewPool(vs.Int("workers"))
+	}
 	return Config{
-		App:     a.Handler,
-		AppName: a.Name,
-		Knobs:   vs,
+		App:        a.Handler,
+		AppName:    a.Name,
+		HTTP:       a.HTTP,
+		AppOptions: a.Options,
+		Offload:    pool,
+		Knobs:      vs,
 		Limits: http1.Limits{
 			MaxRequestLine: vs.Int("max_request_line"),
 			MaxHeaderBytes: vs.Int("max_header_bytes"),

@@ -47,4 +47,14 @@
 //  8. Allocation. Once warm, serving a request allocates nothing: buffers
 //     come from per-loop or pooled memory and are given back when a
 //     connection goes idle.
+//  9. Offload. Each connection's Session is bound to a Resumer
+//     (Session.Bind; an event loop uses an Inbox woken by its own eventfd).
+//     For each Resume the core calls Serve again on that connection, on
+//     its own thread, with the input it kept, and writes the output. It
+//     stops reading while Session.Holding, lets a connection whose request
+//     is InFlight finish when stopping, does not time out one that is
+//     Working, and calls Session.Abort when it closes a connection. Once
+//     the output is written and Session.AfterOutput, it sends the
+//     PendingFile (zerocopy=on: sendfile, or splice) and Serves again.
+//     See offload.go for how the Session does its part.
 package models

@@ -37,6 +37,7 @@ const (
 	SysWrite                                                         //
 	SysClose                                                         //
 	SysShutdown                                                      //
+	SysSendfile                                                      //
 	SysEpollWait                                                     //
 	SysEpollCtl                                                      //
 	SysIOUringEnter                                                  //
@@ -49,6 +50,8 @@ const (
 	BufExhausted                                                     // io_uring: receives that found the buffer ring empty (-ENOBUFS)
 	Rearms                                                           // io_uring: multishot operations armed again after they ended
 	SQPollWakeups                                                    // io_uring: io_uring_enter calls made only to wake the SQPOLL thread
+	Splices                                                          // io_uring: splice SQEs (zerocopy=on: file to pipe, pipe to socket)
+	Resumes                                                          // handler=offload: connections a worker handed back to their loop
 	CQEsPerEnter                                                     // io_uring: first of the buckets of CQEs reaped per io_uring_enter
 	parseErrors     = CQEsPerEnter + Counter(len(CQEBuckets))        // first of the parse-error counters, one per http1.ErrorKind
 
@@ -81,10 +84,11 @@ var counterNames = func() (n [NumCounters]string) {
 		"accepted", "closed", "rejected", "accept_errors", "requests", "bytes_in", "bytes_out",
 		"status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx",
 		"idle_timeouts", "header_timeouts",
-		"sys_accept", "sys_read", "sys_write", "sys_close", "sys_shutdown",
+		"sys_accept", "sys_read", "sys_write", "sys_close", "sys_shutdown", "sys_sendfile",
 		"sys_epoll_wait", "sys_epoll_ctl", "sys_io_uring_enter",
 		"read_eagain", "write_eagain", "partial_writes", "epoll_events",
 		"sqes_submitted", "cqes_reaped", "buffer_ring_exhausted", "multishot_rearms", "sqpoll_wakeups",
+		"splices", "resumes",
 	})
 	for i, b := range CQEBuckets {
 		n[CQEsPerEnter+Counter(i)] = "cqes_per_enter_" + b.Name

@@ -44,6 +44,7 @@ type Cell struct {
 
 	Row      string            `json:"row"`                // label of the row in charts ("uring", "epoll level", "nginx")
 	Model    string            `json:"model,omitempty"`    // the registered model, for core rows
+	App      string            `json:"app,omitempty"`      // the application the server ran (bench, nethttp:bench, ...)
 	External bool              `json:"external,omitempty"` // an external server, run from a command
 	Peer     bool              `json:"peer,omitempty"`     // a reference peer (not an iolab core)
 	Knobs    map[string]string `json:"knobs,omitempty"`    // every knob set for this cell, fixed and swept

@@ -99,21 +99,36 @@ var rowPalette = []color.RGBA{
 // RowColors assigns colours to rows in the order they first appear in the
 // matrix (by Index, then by row name), so a run's colours do not depend on
 // which cells have finished yet.
+//
+// Reference peers (Cell.Peer) take greys instead, so that the cores stand
+// out and the peers read as the background they are compared against.
 func RowColors(cells []Cell) Colors {
 	first := map[string]int{}
+	peers := map[string]bool{}
 	for _, c := range cells {
 		if i, ok := first[c.Row]; !ok || c.Index < i {
 			first[c.Row] = c.Index
 		}
+		peers[c.Row] = peers[c.Row] || c.Peer
 	}
 	rows := sortedKeys(first)
 	sort.SliceStable(rows, func(i, j int) bool { return first[rows[i]] < first[rows[j]] })
 	cs := Colors{}
-	for i, r := range rows {
-		cs[r] = rowPalette[i%len(rowPalette)]
+	cores, others := 0, 0
+	for _, r := range rows {
+		if peers[r] {
+			cs[r] = peerPalette[others%len(peerPalette)]
+			others++
+		} else {
+			cs[r] = rowPalette[cores%len(rowPalette)]
+			cores++
+		}
 	}
 	return cs
 }
+
+// peerPalette is the peers' greys, dark enough apart to tell two peers.
+var peerPalette = []color.RGBA{{0x6b, 0x6b, 0x6b, 0xff}, {0xa8, 0xa8, 0xa8, 0xff}, {0x3d, 0x3d, 0x3d, 0xff}, {0xc8, 0xc8, 0xc8, 0xff}}
 
 var (
 	grey     = color.RGBA{0x88, 0x88, 0x88, 0xff}

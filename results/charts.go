@@ -507,7 +507,7 @@ func connectionsChart(g group, colors Colors) (*Chart, error) {
 	var ss []series
 	for _, pts := range groupRows(g.pts) {
 		sort.SliceStable(pts, func(i, j int) bool { return pts[i].conns < pts[j].conns })
-		s := series{row: pts[0].Row, name: pts[0].Row}
+		s := series{row: pts[0].Row, name: pts[0].name()}
 		for _, p := range pts {
 			med, lo, hi := p.median(rps)
 			if !finite(med) || p.conns <= 0 {

@@ -27,6 +27,7 @@ type point struct {
 
 	ok, failed, skipped int
 	reason              string // why the last repeat that did not measure failed or was skipped
+	peer                bool   // a reference peer's row (Cell.Peer), marked as such wherever it is named
 
 	// placeless is a row that never measured and recorded no sweep point
 	// (a cell from a runner that gave up before it knew where it was). It
@@ -49,6 +50,7 @@ func pointsOf(cells []Cell) []point {
 			}
 		}
 		for i := range s.Cells {
+			p.peer = p.peer || s.Cells[i].Peer
 			switch c := &s.Cells[i]; c.Status {
 			case StatusOK:
 				p.ok++
@@ -296,7 +298,7 @@ func labels(pts []point) []string {
 	}
 	out := make([]string, len(pts))
 	for i, p := range pts {
-		out[i] = p.Row
+		out[i] = p.name()
 		if count[p.Row] > 1 && len(p.Sweep) > 0 {
 			var kv []string
 			for _, k := range sortedKeys(p.Sweep) {
@@ -306,6 +308,18 @@ func labels(pts []point) []string {
 		}
 	}
 	return out
+}
+
+// PeerMark follows the name of a reference peer's row in charts and tables,
+// so that a reader tells the cores from what they are compared with.
+const PeerMark = " (peer)"
+
+// name is the point's row as charts and tables show it.
+func (p *point) name() string {
+	if p.peer {
+		return p.Row + PeerMark
+	}
+	return p.Row
 }
 
 // knobDims lists the swept knobs of the points, by name.

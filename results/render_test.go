@@ -2,9 +2,11 @@ package results
 
 import (
 	"bytes"
+	"image/color"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -371,4 +373,28 @@ func TestFormat(t *testing.T) {
 	if got := fmtMicros(1500); got != "1.50 ms" {
 		t.Errorf("fmtMicros(1500) = %q", got)
 	}
+}
+
+// Peers are marked wherever a row is named, and drawn in greys, apart
+// from the cores.
+func TestPeersMarked(t *testing.T) {
+	cells := sampleCells()
+	for i := range cells {
+		if cells[i].Row == "epoll" {
+			cells[i].Peer = true
+		}
+	}
+	colors := RowColors(cells)
+	if !slices.Contains(peerPalette, colors["epoll"].(color.RGBA)) {
+		t.Fatalf("the peer's colour %v is not a grey", colors["epoll"])
+	}
+	if colors["uring"] == colors["epoll"] {
+		t.Fatal("a core shares a peer's colour")
+	}
+	d := renderTestDir(t, cells, true, false)
+	if _, err := RenderFiles(d); err != nil {
+		t.Fatal(err)
+	}
+	html := readText(t, d.File(ReportFile))
+	reportHas(t, "report.html", html, "<td>epoll"+PeerMark+"</td>", "<td>uring</td>")
 }

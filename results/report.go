@@ -306,7 +306,7 @@ func (r *report) tables(cells []Cell) {
 			p50, _, _ := p.median(func(c *Cell) float64 { return c.Latency.P50 })
 			p99, _, _ := p.median(func(c *Cell) float64 { return c.Latency.P99 })
 			errs, _, _ := p.median(func(c *Cell) float64 { return float64(c.ErrorCount()) })
-			row := resultRow{Row: p.Row, RPS: fmtSI(rps), Server: fmtCost(srv), Client: fmtCost(cli),
+			row := resultRow{Row: p.name(), RPS: fmtSI(rps), Server: fmtCost(srv), Client: fmtCost(cli),
 				P50: fmtMicros(p50), P99: fmtMicros(p99), Errors: fmtSI(errs),
 				Repeats: fmt.Sprintf("%d of %d", p.ok, p.Repeats), Status: p.status(), Class: p.outcome()}
 			if p.ok == p.Repeats {

@@ -30,6 +30,7 @@ type loadOptions struct {
 	requests     countFlag
 	threads      int
 	pipeline     int
+	perConn      int
 	rate         rateFlag
 	headers      []string
 	techempower  bool
@@ -82,6 +83,7 @@ stops the run and still prints what was measured.`,
   iolab load -c 256 -t 2 -d 15s --pipeline 16 --techempower-headers --latency http://127.0.0.1:8080/plaintext
   iolab load --rate 50k -c 512 -d 30s --latency http://127.0.0.1:8080/plaintext     # open loop
   iolab load -n 1M --pipeline 16 --bench http://127.0.0.1:8080/plaintext > new.txt   # for benchstat
+  iolab load -c 64 -d 10s --requests-per-conn 10 http://127.0.0.1:8080/plaintext   # connection churn
   iolab load --path /plaintext --path /json --expect-status 200 http://127.0.0.1:8080
   iolab load --method POST --body @payload.json -H 'Content-Type: application/json' http://127.0.0.1:8080/echo
   iolab load -c 50k --source-addrs 127.0.0.2-127.0.0.9 -d 10s http://127.0.0.1:8080/plaintext
@@ -104,6 +106,7 @@ stops the run and still prints what was measured.`,
 	f.VarP(&o.requests, "requests", "n", "measure this many requests instead of a duration (-d then bounds the run)")
 	f.IntVarP(&o.threads, "threads", "t", 0, fmt.Sprintf("worker threads (default: the CPUs this process may use, %d)", affinity.Count()))
 	f.IntVar(&o.pipeline, "pipeline", 1, "requests in flight per connection: the batch a closed loop sends at once")
+	f.IntVar(&o.perConn, "requests-per-conn", 0, "close each connection after this many responses and open another (connection churn; 0: keep them open)")
 	f.Var(&o.rate, "rate", "open loop: requests per second in all (0: closed loop)")
 	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	f.BoolVar(&o.techempower, "techempower-headers", false, "send TechEmpower's Accept and Connection: keep-alive headers")
@@ -128,7 +131,8 @@ stops the run and still prints what was measured.`,
 var loadFlags = map[string]string{
 	"URL": "URL", "Method": "--method", "Paths": "--path", "Headers": "--header", "Body": "--body",
 	"Connections": "--connections", "Threads": "--threads", "Pipeline": "--pipeline", "Rate": "--rate",
-	"Duration": "--duration", "Count": "--requests", "Warmup": "--warmup", "Timeout": "--timeout",
+	"RequestsPerConn": "--requests-per-conn",
+	"Duration":        "--duration", "Count": "--requests", "Warmup": "--warmup", "Timeout": "--timeout",
 	"ExpectStatus": "--expect-status", "ExpectBody": "--expect-body", "SourceAddrs": "--source-addrs",
 	"MaxResponse": "--max-response",
 }
@@ -138,7 +142,8 @@ func (o *loadOptions) config(cmd *cobra.Command, url string) (loadgen.Config, er
 	cfg := loadgen.Config{
 		URL: url, Method: o.method, TechEmpowerHeaders: o.techempower,
 		Connections: int(min(int64(o.connections), math.MaxInt32)), Threads: o.threads, Pipeline: o.pipeline,
-		Rate: float64(o.rate), Count: int64(o.requests), Warmup: time.Duration(o.warmup), Timeout: time.Duration(o.timeout),
+		RequestsPerConn: o.perConn,
+		Rate:            float64(o.rate), Count: int64(o.requests), Warmup: time.Duration(o.warmup), Timeout: time.Duration(o.timeout),
 		ExpectStatus: o.expectStatus,
 	}
 	if o.connections <= 0 {

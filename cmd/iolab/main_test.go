@@ -70,8 +70,11 @@ func TestModels(t *testing.T) {
 		t.Fatalf("json: %d common knobs, %d models", len(doc.CommonKnobs), len(doc.Models))
 	}
 	for _, m := range doc.Models {
-		if m.Name == "netstd" && (len(m.Knobs) != 1 || m.Knobs[0].Name != "read_buffer" || !m.Available) {
+		if m.Name == "netstd" && (len(m.Knobs) != 2 || m.Knobs[0].Name != "read_buffer" || !m.Available || m.Peer) {
 			t.Fatalf("netstd: %+v", m)
+		}
+		if m.Name == "fasthttp" && !m.Peer {
+			t.Fatalf("fasthttp is not marked a peer: %+v", m)
 		}
 	}
 }
@@ -84,7 +87,9 @@ func TestErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"serve", "--model", "nope"}, `unknown model "nope" (known: `},
-		{[]string{"serve", "--app", "nope"}, `unknown app "nope" (known: bench, echo)`},
+		{[]string{"serve", "--app", "nope"}, `unknown app "nope" (known: bench, echo, nethttp:bench, nethttp:echo, nethttp:static, static)`},
+		{[]string{"serve", "--app", "static"}, `--static-dir`},
+		{[]string{"serve", "--model", "nethttp", "--knob", "handler=offload"}, `handler=offload belongs to iolab's cores`},
 		{[]string{"serve", "--knob", "nope=1"}, `unknown knob "nope"`},
 		{[]string{"serve", "--knob", "read_buffer=12"}, `knob read_buffer: "12" is out of range; allowed: 512..1MiB`},
 		{[]string{"serve", "--knob", "idle_timeout"}, `want NAME=VALUE`},

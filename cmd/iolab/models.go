@@ -22,10 +22,11 @@ func newModelsCmd() *cobra.Command {
 	o := &modelsOptions{}
 	cmd := &cobra.Command{
 		Use:   "models",
-		Short: "List the I/O cores and their knobs",
-		Long: `List every registered I/O core with its knobs: name, type, default, allowed
-values and what it does. The knobs listed first are common to every core.
-Set them with 'iolab serve --knob NAME=VALUE'.`,
+		Short: "List the I/O cores, the reference peers, and their knobs",
+		Long: `List every registered I/O core, and the reference peers (net/http, fasthttp),
+with their knobs: name, type, default, allowed values and what it does. The
+knobs listed first are common to every model. Set them with
+'iolab serve --knob NAME=VALUE'.`,
 		Example: `  iolab models
   iolab models --json | jq '.models[].name'`,
 		Args: cobra.NoArgs,
@@ -46,6 +47,7 @@ type knobJSON struct {
 type modelJSON struct {
 	Name        string     `json:"name"`
 	Doc         string     `json:"doc"`
+	Peer        bool       `json:"peer,omitempty"`
 	Available   bool       `json:"available"`
 	Unavailable string     `json:"unavailable,omitempty"`
 	Knobs       []knobJSON `json:"knobs"`
@@ -64,7 +66,7 @@ func (o *modelsOptions) run(w io.Writer) error {
 	var list []modelJSON
 	for _, name := range models.Names() {
 		m, _ := models.Lookup(name)
-		mj := modelJSON{Name: m.Name, Doc: m.Doc, Available: true, Knobs: knobsJSON(m.Knobs)}
+		mj := modelJSON{Name: m.Name, Doc: m.Doc, Peer: m.Peer, Available: true, Knobs: knobsJSON(m.Knobs)}
 		if m.Available != nil {
 			if err := m.Available(); err != nil {
 				mj.Available, mj.Unavailable = false, err.Error()

@@ -33,6 +33,7 @@ type serveOptions struct {
 	cpus      string
 	control   bool
 	stdin     io.Reader // --control reads it
+	staticDir string
 }
 
 func init() { commands = append(commands, newServeCmd) }
@@ -60,7 +61,9 @@ Knobs tune the core: --knob NAME=VALUE, repeatable, with the names and values
 		Example: `  iolab serve --model netstd --app bench --addr 127.0.0.1:8080
   iolab serve --model netstd --app echo --knob idle_timeout=5s --knob read_buffer=64KiB
   iolab serve --addr 127.0.0.1:0 --stats-json stats.json   # any free port; counters to a file
-  echo stats | iolab serve --addr 127.0.0.1:0 --control   # one sample of the counters, then stop`,
+  echo stats | iolab serve --addr 127.0.0.1:0 --control   # one sample of the counters, then stop
+  iolab serve --model epoll --app nethttp:bench --knob handler=offload   # net/http handlers on epoll, off the loop
+  iolab serve --model uring --app static --static-dir ./public --knob zerocopy=on`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -81,13 +84,14 @@ Knobs tune the core: --knob NAME=VALUE, repeatable, with the names and values
 	f.DurationVar(&o.drain, "drain-timeout", 10*time.Second, "how long a graceful stop may take")
 	f.StringVar(&o.cpus, "cpus", "", "pin the server to these CPUs (like 0 or 0-1), every thread of it")
 	f.BoolVar(&o.control, "control", false, `answer each "stats" line on stdin with the counters as JSON on stdout; stop at the end of stdin`)
+	f.StringVar(&o.staticDir, "static-dir", "", "the directory --app static (or nethttp:static) serves")
 	return cmd
 }
 
 // run serves until ctx ends; each value on snapshot writes the counters to
 // --stats-json.
 func (o *serveOptions) run(ctx context.Context, snapshot <-chan os.Signal, stdout, stderr io.Writer) error {
-	a, err := app.Lookup(o.app)
+	a, err := app.Build(o.app, app.Options{StaticDir: o.staticDir})
 	if err != nil {
 		return usageError{err}
 	}

@@ -18,10 +18,16 @@ func TestAllocs(t *testing.T) {
 		"echo":          post("/echo", "hello", "Content-Type: application/json\r\n"),
 		"405":           post("/plaintext", "x"),
 		"404":           get("/missing"),
+		"upload":        post("/upload", "0123456789"),
+		"static":        get("/hello.txt"),
 	}
+	dir, _ := staticDir(t)
 	for name, raw := range reqs {
 		for _, appName := range Names() {
-			a, _ := Lookup(appName)
+			a, err := Build(appName, Options{StaticDir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
 			p := http1.NewParser(http1.Limits{})
 			in := []byte(raw)
 			var w http1.ResponseWriter

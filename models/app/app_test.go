@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -20,6 +21,13 @@ func do(t *testing.T, appName, raw string) (*http.Response, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serve(t, a.Handler, raw)
+}
+
+// serve runs one raw request through h.
+func serve(t *testing.T, h Handler, raw string) (*http.Response, string) {
+	t.Helper()
+	appName := fmt.Sprintf("%T", h)
 	p := http1.NewParser(http1.Limits{})
 	if _, err := p.Parse([]byte(raw)); err != nil {
 		t.Fatal(err)
@@ -27,7 +35,7 @@ func do(t *testing.T, appName, raw string) (*http.Response, string) {
 	req := p.Request()
 	var w http1.ResponseWriter
 	w.Begin(nil, req, false)
-	a.Handler.Serve(&w, req)
+	h.Serve(&w, req)
 	out, status := w.End()
 	if status == 0 {
 		t.Fatalf("%s: no response to %q", appName, raw)
@@ -84,6 +92,8 @@ func TestBench(t *testing.T) {
 		{post("/baseline", "nope"), "400", "text/plain", "body must be an integer\n", ""},
 		{post("/echo", "hello", "Content-Type: application/json\r\n"), "200", "application/json", "hello", ""},
 		{post("/echo", "hello"), "200", "application/octet-stream", "hello", ""},
+		{post("/upload", "hello"), "200", "text/plain", "5", ""},
+		{get("/upload"), "405", "text/plain", "Method Not Allowed\n", "POST, PUT, OPTIONS"},
 		{"PUT /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", "200", "application/octet-stream", "abc", ""},
 		{post("/plaintext", "x"), "405", "text/plain", "Method Not Allowed\n", "GET, HEAD, OPTIONS"},
 		{get("/echo"), "405", "text/plain", "Method Not Allowed\n", "POST, PUT, OPTIONS"},
@@ -125,10 +135,10 @@ func TestEcho(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
-	if got := strings.Join(Names(), ","); got != "bench,echo" {
+	if got := strings.Join(Names(), ","); got != "bench,echo,static" {
 		t.Fatalf("Names() = %s", got)
 	}
-	if _, err := Lookup("nope"); err == nil || !strings.Contains(err.Error(), "bench, echo") {
+	if _, err := Lookup("nope"); err == nil || !strings.Contains(err.Error(), "bench, echo, static") {
 		t.Fatalf("Lookup error %v does not list the apps", err)
 	}
 	if _, err := Lookup(Default); err != nil {

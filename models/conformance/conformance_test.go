@@ -2,12 +2,15 @@ package conformance
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +21,7 @@ import (
 	"iolab/models"
 	_ "iolab/models/all"
 	"iolab/models/app"
+	"iolab/models/app/stdhttp"
 	"iolab/models/http1"
 )
 
@@ -30,7 +34,9 @@ const (
 
 // suiteApp is the echo application, plus /slow, whose handler takes a while:
 // a request in flight for the graceful-stop case. (On an event-loop core it
-// blocks the loop, which is exactly the case to test.)
+// blocks the loop, which is exactly the case to test.) It has a net/http
+// form too, the same written against net/http, for the adapter
+// (models/app/stdhttp) and the peers.
 var suiteApp = func() app.App {
 	echo, err := app.Lookup("echo")
 	if err != nil {
@@ -38,45 +44,159 @@ var suiteApp = func() app.App {
 	}
 	return app.App{Name: "conformance", Handler: app.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
 		if string(r.Path) == "/slow" {
-			if started, ok := slowStarted.LoadAndDelete(string(r.Body)); ok {
-				close(started.(chan struct{})) // the test may now stop the server
-			}
-			time.Sleep(slowHandler)
+			slow(string(r.Body))
 		}
 		echo.Handler.Serve(w, r)
+	}), HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				app.BodyError(w, err)
+				return
+			}
+			slow(string(body))
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		echo.HTTP.ServeHTTP(w, r)
 	})}
 }()
+
+// slow is /slow: it tells the test its request is in flight, then takes a
+// while.
+func slow(token string) {
+	if started, ok := slowStarted.LoadAndDelete(token); ok {
+		close(started.(chan struct{})) // the test may now stop the server
+	}
+	time.Sleep(slowHandler)
+}
 
 // slowStarted maps the body of a /slow request to a channel its handler
 // closes on entry, so a test knows the request is in flight.
 var slowStarted sync.Map
+
+// flavour is how the suite's application runs on a core: its native
+// handlers, or its net/http form through the adapter, on the core's thread
+// or offloaded to the worker pool.
+type flavour struct {
+	name  string
+	app   app.App
+	knobs []string
+	all   bool // on every variant of the core (else on its first)
+}
+
+var flavours = []flavour{
+	{name: "native", app: suiteApp, all: true},
+	{name: "native-offload", app: suiteApp, knobs: []string{"handler=offload"}},
+	{name: "nethttp-inline", app: app.App{Name: "conformance-nethttp", Handler: stdhttp.New(suiteApp.HTTP)}},
+	{name: "nethttp-offload", app: app.App{Name: "conformance-nethttp", Handler: stdhttp.New(suiteApp.HTTP)},
+		knobs: []string{"handler=offload"}},
+}
+
+// difference is a case in which a peer answers otherwise than iolab's
+// cores, by design of its server (a leniency RFC 9112 allows, a limit it
+// lacks, its own error responses): the suite says so per model and case,
+// with the reason, rather than weakening the case for everyone. A case
+// with a difference checks what the peer does instead: the statuses it
+// answers with, in order; with none, the case is not run for that peer
+// (the reason says why).
+type difference struct {
+	reason   string
+	statuses []int
+}
+
+func answers(reason string, statuses ...int) difference { return difference{reason, statuses} }
+func notRun(reason string) difference                   { return difference{reason: reason} }
+
+// differences are the peers' (models/peer), by model and case name.
+var differences = map[string]map[string]difference{
+	"nethttp": {
+		"options asterisk":   answers("net/http answers OPTIONS * itself, without the handler (so without our Server header)", 200),
+		"connect":            answers("net/http hands CONNECT to the handler (a proxy may tunnel it); iolab refuses it with 501", 200),
+		"leading empty line": answers("net/http does not ignore an empty line before the request line, which RFC 9112 §2.2 says a server SHOULD", 400),
+		"nothing after a rejected request is answered": answers("net/http writes its own 400 before any handler, without a Server header", 400),
+		"valid then rejected then valid":               answers("net/http's 400 has its own body", 200, 400),
+		"request line too long":                        answers("net/http bounds the request line and the header section together (MaxHeaderBytes), not the line alone", 200),
+		"method too long":                              answers("net/http calls any head over MaxHeaderBytes 431", 431),
+		"header section too large":                     answers("net/http writes its own 431, without a Server header", 431),
+		"too many header fields":                       answers("net/http has no bound on the number of header fields (max_headers)", 200),
+		"body too large": notRun("net/http enforces a body limit only as the handler reads (http.MaxBytesReader): a head announcing too " +
+			"much is answered only once the body comes, and this case's client never sends it"),
+		"expect unknown":     answers("net/http writes its own 417, without a Server header", 417),
+		"reject/bad target":  answers("net/http reads '#' in a request-target as the start of a fragment instead of refusing it", 200),
+		"limits/max_headers": notRun("net/http has no bound on the number of header fields (max_headers)"),
+		"limits/max_request_line": answers("net/http bounds the request line and the header section together (MaxHeaderBytes), "+
+			"not the line alone", 200),
+		"timeouts": notRun("net/http applies ReadHeaderTimeout to a new connection's first wait too (an idle one closes after " +
+			"header_timeout), and answers a head cut short by it with 400; iolab closes silently"),
+		"stats": notRun("a peer counts what is seen from outside its server: connections, and requests that reach the handler; " +
+			"not the ones its parser rejects, statuses, bytes or syscalls"),
+	},
+	"fasthttp": {
+		"connect":                        answers("fasthttp hands CONNECT to the handler; iolab refuses it with 501", 200),
+		"valid then rejected then valid": answers("fasthttp's 400 has its own body", 200, 400),
+		"request line too long":          answers("fasthttp bounds the whole head by its read buffer (ReadBufferSize), not the request line alone", 200),
+		"method too long":                answers("fasthttp calls any head over its read buffer 431", 431),
+		"too many header fields":         answers("fasthttp has no bound on the number of header fields (max_headers)", 200),
+		"expect unknown":                 answers("fasthttp ignores an Expect it does not know, which RFC 9110 §10.1.1 says a server MAY reject", 200),
+		"reject/bad target":              answers("fasthttp passes '#' in a request-target through", 200),
+		"reject/unsupported version":     answers("fasthttp answers an HTTP/2.0 request line as HTTP/1.x and closes; iolab answers 505", 200),
+		"reject/unknown coding":          answers("fasthttp calls a transfer coding it does not implement a bad request (400); iolab answers 501", 400),
+		"100 continue for http/1.0":      notRun("fasthttp sends 100 Continue to an HTTP/1.0 client too, which RFC 9110 §15.2 forbids"),
+		"limits/max_headers":             notRun("fasthttp has no bound on the number of header fields (max_headers)"),
+		"limits/max_request_line": answers("fasthttp bounds the whole head by its read buffer (ReadBufferSize), not the request "+
+			"line alone", 200),
+		"graceful stop/pipelined burst": notRun("fasthttp's ShutdownWithContext closes the connections it counts as idle every " +
+			"100 ms: a pipelining client's connection can be cut inside a response"),
+		"limits/max_body":        answers("fasthttp's default error handler calls a body over MaxRequestBodySize a bad request (400)", 400),
+		"body too large":         answers("fasthttp's default error handler calls a body over MaxRequestBodySize a bad request (400)", 400),
+		"chunked body too large": answers("fasthttp's default error handler calls a body over MaxRequestBodySize a bad request (400)", 400),
+		"timeouts": notRun("fasthttp answers a request its ReadTimeout cut short (408, or 400 for a partial head) before closing, " +
+			"and its ReadTimeout bounds a whole request; iolab closes silently"),
+		"stats": notRun("a peer counts what is seen from outside its server: connections, and requests that reach the handler; " +
+			"not the ones its parser rejects, statuses, bytes or syscalls"),
+	},
+}
 
 // variant is one registered model in one of its variants: what every
 // per-core test runs over.
 type variant struct {
 	model, name string
 	knobs       []string
+	first       bool // the model's first variant
+	peer        bool // a reference peer (models/peer), not an iolab core
 }
 
 func (v variant) String() string { return v.model + "/" + v.name }
 
 // eachVariant runs f, in parallel, as the subtest model/variant for every
-// registered model and each of its Variants (or its defaults, when it has
-// none), so a core added to the registry joins every test by itself. A model
-// unavailable here (io_uring refused) is skipped, saying why.
-func eachVariant(t *testing.T, f func(t *testing.T, v variant)) { forVariants(t, true, false, f) }
+// iolab core in the registry and each of its Variants (or its defaults,
+// when it has none), so a core added to the registry joins every test by
+// itself. A model unavailable here (io_uring refused) is skipped, saying
+// why. The peers are left out: the reliability, smuggling and stress tests
+// hold iolab's cores to what they promise; a peer is a reference row, and
+// its behaviour under those is its maintainers' (the conformance cases,
+// through eachCore, say where it differs).
+func eachVariant(t *testing.T, f func(t *testing.T, v variant)) {
+	forVariants(t, true, false, false, f)
+}
 
-// eachStressVariant runs f, one at a time, for every registered model and
-// each of its variants marked Stress (or its defaults, when none is).
-func eachStressVariant(t *testing.T, f func(t *testing.T, v variant)) { forVariants(t, false, true, f) }
+// eachStressVariant runs f, one at a time, for every iolab core and each of
+// its variants marked Stress (or its defaults, when none is).
+func eachStressVariant(t *testing.T, f func(t *testing.T, v variant)) {
+	forVariants(t, false, true, false, f)
+}
 
 // forVariants is eachVariant, in parallel or one after the other (for tests
-// that each take most of the machine).
-func forVariants(t *testing.T, parallel, stress bool, f func(t *testing.T, v variant)) {
+// that each take most of the machine), over the Stress variants only or
+// all, with the peers or without.
+func forVariants(t *testing.T, parallel, stress, peers bool, f func(t *testing.T, v variant)) {
 	for _, name := range models.Names() {
 		m, err := models.Lookup(name)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if m.Peer && !peers {
+			continue
 		}
 		variants := m.Variants
 		if stress {
@@ -85,8 +205,8 @@ func forVariants(t *testing.T, parallel, stress bool, f func(t *testing.T, v var
 		if len(variants) == 0 {
 			variants = []models.Variant{{Name: "default"}}
 		}
-		for _, mv := range variants {
-			v := variant{model: name, name: mv.Name, knobs: mv.Knobs}
+		for i, mv := range variants {
+			v := variant{model: name, name: mv.Name, knobs: mv.Knobs, first: i == 0, peer: m.Peer}
 			t.Run(v.String(), func(t *testing.T) {
 				if m.Available != nil {
 					if err := m.Available(); err != nil {
@@ -128,25 +248,68 @@ var suiteKnobs = []string{
 	"header_timeout=" + headerTimeout.String(),
 }
 
-// eachCore runs f for every registered model and each of its variants, in
-// parallel, each with its own server in this process, started with the
-// suite's timeouts, the variant's knobs and then knobs.
-func eachCore(t *testing.T, knobs []string, f func(t *testing.T, start func() models.Core)) {
-	eachVariant(t, func(t *testing.T, v variant) {
-		settings := withKnobs(suiteKnobs, v.knobs, knobs)
-		f(t, func() models.Core {
-			core, err := models.Start(v.model, suiteApp, "127.0.0.1:0", settings)
-			if err != nil {
-				t.Fatal(err)
+// eachCore runs f for every registered model (peers too) and each of its
+// variants, and the flavours of the application, in parallel, each with
+// its own server in this process, started with the suite's timeouts, the
+// variant's knobs, the flavour's and then knobs. A peer runs the
+// application its own way: one flavour.
+func eachCore(t *testing.T, knobs []string, f func(t *testing.T, s server)) {
+	eachServer(t, knobs, flavours, true, f)
+}
+
+// eachNativeCore is eachCore for iolab's cores alone, with their native
+// handlers: for the cases that test the core and the parser, which the
+// adapter does not change.
+func eachNativeCore(t *testing.T, knobs []string, f func(t *testing.T, s server)) {
+	eachServer(t, knobs, flavours[:1], false, f)
+}
+
+func eachServer(t *testing.T, knobs []string, fls []flavour, peers bool, f func(t *testing.T, s server)) {
+	forVariants(t, true, false, peers, func(t *testing.T, v variant) {
+		for _, fl := range fls {
+			if !v.first && !fl.all || v.peer && fl.name != "native" {
+				continue
 			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				core.Stop(ctx)
+			settings := withKnobs(suiteKnobs, v.knobs, fl.knobs, knobs)
+			t.Run(fl.name, func(t *testing.T) {
+				t.Parallel()
+				f(t, server{model: v.model, start: func() models.Core {
+					core, err := models.Start(v.model, fl.app, "127.0.0.1:0", settings)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() {
+						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+						defer cancel()
+						core.Stop(ctx)
+					})
+					return core
+				}})
 			})
-			return core
-		})
+		}
 	})
+}
+
+// server is one of eachCore's: its model, and how to start it.
+type server struct {
+	model string
+	start func() models.Core
+}
+
+// differs returns the model's expected difference in the named case, if
+// it has one (see differences).
+func (s server) differs(name string) (difference, bool) {
+	d, ok := differences[s.model][name]
+	return d, ok
+}
+
+// skipIfDiffers skips a check the model is known to answer otherwise, and
+// says why.
+func (s server) skipIfDiffers(t *testing.T, name string) {
+	t.Helper()
+	if d, ok := s.differs(name); ok {
+		t.Skipf("%s differs here by design: %s", s.model, d.reason)
+	}
 }
 
 // client is one raw TCP connection with an independent response parser
@@ -206,6 +369,18 @@ func (c *client) read(method string) response {
 		c.t.Fatalf("reading the body: %v", err)
 	}
 	return response{res.StatusCode, res.Header, string(body), res.Close}
+}
+
+// statuses checks a case a peer answers otherwise by design: the statuses
+// it answers with instead, in order.
+func (c *client) statuses(method string, d difference) {
+	c.t.Helper()
+	for i, want := range d.statuses {
+		if r := c.read(method); r.status != want {
+			c.t.Fatalf("response %d: status %d; the expected difference (%s) says %d: update it", i, r.status, d.reason, want)
+		}
+	}
+	c.t.Logf("differs by design: %s", d.reason)
 }
 
 // closed asserts that the server closes the connection without sending
@@ -289,6 +464,10 @@ var exchanges = []exchange{
 	pipeline(2),
 	pipeline(16),
 	pipeline(100),
+	// A response over write_high_water (256 KiB) stops a core reading until
+	// it drains; the connection must read again afterwards (alive checks).
+	{name: "response over the high-water mark", send: post("/big", strings.Repeat("h", 1<<20)), want: []int{200},
+		bodies: []string{strings.Repeat("h", 1<<20)}},
 	{name: "pipeline of mixed framings", send: post("/a", "one") + chunked("/b", "tw", "o") + "GET /c HTTP/1.1\r\nHost: t\r\n\r\n" + post("/d", "four"),
 		want: []int{200, 200, 200, 200}, bodies: []string{"one", "two", "", "four"}},
 	{name: "head has no body", send: "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n", method: "HEAD", want: []int{200}, bodies: []string{""}},
@@ -337,10 +516,14 @@ var rejected = []struct {
 }
 
 func TestExchanges(t *testing.T) {
-	eachCore(t, nil, func(t *testing.T, start func() models.Core) {
-		core := start()
+	eachCore(t, nil, func(t *testing.T, s server) {
+		core := s.start()
 		for _, x := range exchanges {
 			t.Run(x.name, func(t *testing.T) {
+				d, differs := s.differs(x.name)
+				if differs && d.statuses == nil {
+					t.Skipf("%s differs here by design: %s", s.model, d.reason)
+				}
 				c := dial(t, core.Addr())
 				if x.pieces > 0 {
 					c.sendSlowly(x.send, x.pieces)
@@ -350,6 +533,10 @@ func TestExchanges(t *testing.T) {
 				method := x.method
 				if method == "" {
 					method = "POST"
+				}
+				if differs {
+					c.statuses(method, d)
+					return
 				}
 				for i, status := range x.want {
 					r := c.read(method)
@@ -377,6 +564,10 @@ func TestExchanges(t *testing.T) {
 			t.Run("reject/"+r.name, func(t *testing.T) {
 				c := dial(t, core.Addr())
 				c.send(r.send)
+				if d, ok := s.differs("reject/" + r.name); ok {
+					c.statuses("GET", d)
+					return
+				}
 				res := c.read("GET")
 				if res.status != r.status || !res.close {
 					t.Fatalf("status %d close %v, want %d and close", res.status, res.close, r.status)
@@ -388,8 +579,8 @@ func TestExchanges(t *testing.T) {
 }
 
 func TestContinue(t *testing.T) {
-	eachCore(t, nil, func(t *testing.T, start func() models.Core) {
-		core := start()
+	eachCore(t, nil, func(t *testing.T, s server) {
+		core := s.start()
 		c := dial(t, core.Addr())
 		c.send("POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
 		if r := c.read("POST"); r.status != 100 {
@@ -400,6 +591,7 @@ func TestContinue(t *testing.T) {
 			t.Fatalf("final %d %q", r.status, r.body)
 		}
 		// HTTP/1.0 gets no 1xx (RFC 9110 §15.2).
+		s.skipIfDiffers(t, "100 continue for http/1.0")
 		c2 := dial(t, core.Addr())
 		c2.send("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello")
 		if r := c2.read("POST"); r.status != 200 || r.body != "hello" {
@@ -411,20 +603,30 @@ func TestContinue(t *testing.T) {
 // TestConfiguredLimits starts each core with small limits: the knobs reach
 // the parser.
 func TestConfiguredLimits(t *testing.T) {
-	eachCore(t, []string{"max_body=16", "max_headers=2", "max_request_line=64"}, func(t *testing.T, start func() models.Core) {
-		core := start()
+	eachCore(t, []string{"max_body=16", "max_headers=2", "max_request_line=64"}, func(t *testing.T, s server) {
+		core := s.start()
 		for _, x := range []struct {
+			name   string
 			send   string
 			status int
 		}{
-			{post("/", strings.Repeat("b", 16)), 200},
-			{post("/", strings.Repeat("b", 17)), 413},
-			{"GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\n\r\n", 200},
-			{"GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\n\r\n", 431},
-			{"GET /" + strings.Repeat("a", 64) + " HTTP/1.1\r\nHost: t\r\n\r\n", 414},
+			{"", post("/", strings.Repeat("b", 16)), 200},
+			{"limits/max_body", post("/", strings.Repeat("b", 17)), 413},
+			{"", "GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\n\r\n", 200},
+			{"limits/max_headers", "GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\n\r\n", 431},
+			{"limits/max_request_line", "GET /" + strings.Repeat("a", 64) + " HTTP/1.1\r\nHost: t\r\n\r\n", 414},
 		} {
+			d, differs := s.differs(x.name)
+			if differs && d.statuses == nil {
+				t.Logf("%s: %s differs by design: %s", x.name, s.model, d.reason)
+				continue
+			}
 			c := dial(t, core.Addr())
 			c.send(x.send)
+			if differs {
+				c.statuses("POST", d)
+				continue
+			}
 			if r := c.read("POST"); r.status != x.status {
 				t.Fatalf("%.40q: status %d, want %d", x.send, r.status, x.status)
 			}
@@ -435,8 +637,8 @@ func TestConfiguredLimits(t *testing.T) {
 // TestMaxConns: beyond max_conns a new connection is closed at once, and
 // accepted again when one closes.
 func TestMaxConns(t *testing.T) {
-	eachCore(t, []string{"max_conns=2"}, func(t *testing.T, start func() models.Core) {
-		core := start()
+	eachCore(t, []string{"max_conns=2"}, func(t *testing.T, s server) {
+		core := s.start()
 		a, b := dial(t, core.Addr()), dial(t, core.Addr())
 		a.send(post("/", "a"))
 		b.send(post("/", "b"))
@@ -465,8 +667,9 @@ func TestMaxConns(t *testing.T) {
 }
 
 func TestTimeouts(t *testing.T) {
-	eachCore(t, nil, func(t *testing.T, start func() models.Core) {
-		core := start()
+	eachCore(t, nil, func(t *testing.T, s server) {
+		s.skipIfDiffers(t, "timeouts")
+		core := s.start()
 		var wg sync.WaitGroup
 		check := func(name string, f func(c *client)) {
 			wg.Add(1)
@@ -521,18 +724,28 @@ func TestTimeouts(t *testing.T) {
 // boundary, the idle connection closes, new connections are refused, and
 // Stop returns without waiting for its deadline.
 func TestGracefulStop(t *testing.T) {
-	eachCore(t, nil, func(t *testing.T, start func() models.Core) {
-		core := start()
+	eachCore(t, nil, func(t *testing.T, s server) {
+		core := s.start()
 		addr := core.Addr()
 		idle := dial(t, addr)
 		idle.send(post("/", "warm"))
 		idle.read("POST")
 
 		burst := dial(t, addr)
+		stopping := make(chan struct{})
 		go func() {
-			// Pipeline batches until the server closes: Stop lands mid-stream.
+			// Pipeline batches until Stop begins, so that it lands with
+			// requests in flight and buffered. (Writing on while the server
+			// lingers would end in a reset after its lingerTime, which
+			// discards responses a slow reader, this test under the race
+			// detector, has not read yet.)
 			batch := []byte(strings.Repeat(post("/b", strings.Repeat("x", 100)), 100))
 			for {
+				select {
+				case <-stopping:
+					return
+				default:
+				}
 				if _, err := burst.c.Write(batch); err != nil {
 					return
 				}
@@ -555,6 +768,7 @@ func TestGracefulStop(t *testing.T) {
 		}
 		stopped := make(chan error, 1)
 		begin := time.Now()
+		close(stopping)
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -566,7 +780,11 @@ func TestGracefulStop(t *testing.T) {
 		}
 		slow.closed()
 		idle.closed()
-		for {
+		d, cutsBurst := s.differs("graceful stop/pipelined burst")
+		if cutsBurst {
+			t.Logf("a pipelined burst is not checked: %s", d.reason)
+		}
+		for !cutsBurst {
 			if _, err := burst.br.Peek(1); err != nil {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
 					t.Fatalf("after %d responses: %v", n, err)
@@ -624,8 +842,9 @@ func eventually(core models.Core, ok func(models.Stats) bool) models.Stats {
 
 // TestStats checks the counters every core must keep, against a known load.
 func TestStats(t *testing.T) {
-	eachCore(t, nil, func(t *testing.T, start func() models.Core) {
-		core := start()
+	eachCore(t, nil, func(t *testing.T, s server) {
+		s.skipIfDiffers(t, "stats")
+		core := s.start()
 		c := dial(t, core.Addr())
 		c.send(strings.Repeat(post("/", "12345"), 10))
 		for range 10 {
@@ -652,4 +871,198 @@ func TestStats(t *testing.T) {
 			t.Errorf("byte and syscall counters not kept: %+v", st.Counters)
 		}
 	})
+}
+
+// TestOffloadBlockingHandler: with handler=offload, a handler that blocks
+// does not stall the other connections of its loop; inline, on an event
+// loop, it does (which is why offload exists). One loop, so that nothing
+// else could serve the second connection.
+func TestOffloadBlockingHandler(t *testing.T) {
+	echo, _ := app.Lookup("echo")
+	for _, core := range []string{"epoll", "uring", "netstd"} {
+		m, err := models.Lookup(core)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mode := range []string{"offload", "inline"} {
+			t.Run(core+"/"+mode, func(t *testing.T) {
+				if m.Available != nil && m.Available() != nil {
+					t.Skipf("%s unavailable here: %v", core, m.Available())
+				}
+				t.Parallel()
+				release := make(chan struct{})
+				a := app.App{Name: "blocking", Handler: stdhttp.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.URL.Path == "/block" {
+						<-release
+					}
+					echo.HTTP.ServeHTTP(w, r)
+				}))}
+				knobs := []string{"handler=" + mode}
+				if core != "netstd" {
+					knobs = append(knobs, "loops=1")
+				}
+				c, err := models.Start(core, a, "127.0.0.1:0", knobs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					defer cancel()
+					c.Stop(ctx)
+				}()
+				blocked := dial(t, c.Addr())
+				blocked.send(post("/block", "waiting"))
+				time.Sleep(50 * time.Millisecond) // its handler is blocked now
+				other := dial(t, c.Addr())
+				other.send(post("/other", "free"))
+				other.c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+				_, err = http.ReadResponse(other.br, nil)
+				stalls := mode == "inline" && core != "netstd"
+				switch {
+				case stalls && err == nil:
+					t.Fatalf("inline on %s answered while its loop's handler blocked", core)
+				case !stalls && err != nil:
+					t.Fatalf("another connection was stalled by a blocked handler: %v", err)
+				}
+				close(release)
+				if r := blocked.read("POST"); r.status != 200 || r.body != "waiting" {
+					t.Fatalf("the blocked request: %d %q", r.status, r.body)
+				}
+				if stalls {
+					other.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+					if r := other.read("POST"); r.status != 200 || r.body != "free" {
+						t.Fatalf("the stalled request, once the loop was free: %d %q", r.status, r.body)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestStaticFiles serves files on every core that has the zerocopy knob,
+// copied and sent from the page cache: the bytes, their order behind
+// pipelined requests, HEAD, and a close after a file are the same either
+// way.
+func TestStaticFiles(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string][]byte{
+		"small.txt": []byte("a small file\n"),
+		"big.bin":   bytes.Repeat([]byte("0123456789abcdef"), 3<<16), // 3 MiB: several splices, several sendfiles
+		"empty":     nil,
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := app.Build("static", app.Options{StaticDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string, extra string) string {
+		return "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + extra + "\r\n"
+	}
+	for _, name := range models.Names() {
+		m, _ := models.Lookup(name)
+		if _, ok := knobOf(m, "zerocopy"); !ok {
+			continue
+		}
+		for _, zc := range []string{"off", "on"} {
+			for _, mode := range []string{"inline", "offload"} {
+				t.Run(name+"/zerocopy="+zc+"/"+mode, func(t *testing.T) {
+					if m.Available != nil && m.Available() != nil {
+						t.Skipf("%s unavailable here: %v", name, m.Available())
+					}
+					t.Parallel()
+					core, err := models.Start(name, a, "127.0.0.1:0", []string{"zerocopy=" + zc, "handler=" + mode})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer core.Stop(context.Background())
+					c := dial(t, core.Addr())
+					c.send(get("/big.bin", "") + get("/small.txt", "") + "HEAD /big.bin HTTP/1.1\r\nHost: t\r\n\r\n" +
+						get("/empty", "") + get("/big.bin", "") + get("/missing", ""))
+					for i, want := range []struct {
+						method, body string
+						status       int
+					}{{"GET", string(files["big.bin"]), 200}, {"GET", "a small file\n", 200}, {"HEAD", "", 200},
+						{"GET", "", 200}, {"GET", string(files["big.bin"]), 200}, {"GET", "Not Found\n", 404}} {
+						r := c.read(want.method)
+						if r.status != want.status || r.body != want.body {
+							t.Fatalf("response %d: %d, %d bytes, want %d bytes", i, r.status, len(r.body), len(want.body))
+						}
+					}
+					c.send(get("/small.txt", ""))
+					if r := c.read("GET"); r.status != 200 || r.body != "a small file\n" {
+						t.Fatalf("follow-up: %d %q", r.status, r.body)
+					}
+					d := dial(t, core.Addr())
+					d.send(get("/big.bin", "Connection: close\r\n"))
+					if r := d.read("GET"); r.status != 200 || r.body != string(files["big.bin"]) || !r.close {
+						t.Fatalf("close after a file: %d, %d bytes, close %v", r.status, len(r.body), r.close)
+					}
+					d.closed()
+					st := core.Stats()
+					sent := st.Get(models.SysSendfile) + st.Get(models.Splices)
+					if zc == "on" && sent == 0 || zc == "off" && sent != 0 {
+						t.Fatalf("zerocopy=%s: %d sendfile calls, %d splices", zc, st.Get(models.SysSendfile), st.Get(models.Splices))
+					}
+				})
+			}
+		}
+	}
+}
+
+func knobOf(m models.Model, name string) (models.Knob, bool) {
+	for _, k := range m.AllKnobs() {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return models.Knob{}, false
+}
+
+// TestOffloadFlush: an offloaded net/http handler that flushes reaches the
+// client before it returns, on every core: a stream (say, server-sent
+// events) works through the adapter.
+func TestOffloadFlush(t *testing.T) {
+	for _, core := range []string{"epoll", "uring", "netstd"} {
+		m, err := models.Lookup(core)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(core, func(t *testing.T) {
+			if m.Available != nil && m.Available() != nil {
+				t.Skipf("%s unavailable here: %v", core, m.Available())
+			}
+			t.Parallel()
+			next := make(chan struct{})
+			a := app.App{Name: "stream", Handler: stdhttp.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "first\n")
+				w.(http.Flusher).Flush()
+				<-next // until the client has read the first line
+				io.WriteString(w, "second\n")
+			}))}
+			c, err := models.Start(core, a, "127.0.0.1:0", []string{"handler=offload"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Stop(context.Background())
+			cl := dial(t, c.Addr())
+			cl.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
+			res, err := http.ReadResponse(cl.br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(res.Body).ReadString('\n')
+			if err != nil || line != "first\n" || res.TransferEncoding == nil {
+				t.Fatalf("before the handler returned: %q, %v, transfer-encoding %v", line, err, res.TransferEncoding)
+			}
+			close(next)
+			rest, err := io.ReadAll(res.Body)
+			if err != nil || string(rest) != "second\n" {
+				t.Fatalf("the rest: %q, %v", rest, err)
+			}
+		})
+	}
 }

@@ -42,8 +42,8 @@ func startChild(t *testing.T, v variant, app string, spec childtest.Spec, knobs 
 // however steadily it trickles, while another client is served as usual.
 func TestSlowHeader(t *testing.T) {
 	const timeout = 2500 * time.Millisecond
-	eachCore(t, []string{"header_timeout=" + timeout.String(), "idle_timeout=10s"}, func(t *testing.T, start func() models.Core) {
-		core := start()
+	eachNativeCore(t, []string{"header_timeout=" + timeout.String(), "idle_timeout=10s"}, func(t *testing.T, s server) {
+		core := s.start()
 		slow := dial(t, core.Addr())
 		began := time.Now()
 		go func() {

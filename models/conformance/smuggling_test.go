@@ -4,8 +4,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-
-	"iolab/models"
 )
 
 // smuggling is a corpus of request-smuggling vectors: requests that two
@@ -96,8 +94,13 @@ var smuggling = []struct {
 const behind = "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"
 
 func TestSmuggling(t *testing.T) {
-	eachCore(t, nil, func(t *testing.T, start func() models.Core) {
-		core := start()
+	// iolab's cores only: the peers are lenient by design on several of
+	// these (net/http and fasthttp let Transfer-Encoding override
+	// Content-Length, which RFC 9112 §6.3 allows, take a bare LF as a line
+	// ending and unfold obs-fold), and are what a reader compares with,
+	// not what this corpus holds to RFC 9112's strictest reading.
+	eachNativeCore(t, nil, func(t *testing.T, s server) {
+		core := s.start()
 		for _, v := range smuggling {
 			t.Run(v.class+"/"+v.name, func(t *testing.T) {
 				c := dial(t, core.Addr())

@@ -4,6 +4,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
+	"iolab/models/http1"
 )
 
 // conn is one connection's state. It belongs to its loop.
@@ -16,6 +17,7 @@ type conn struct {
 	in     []byte // unparsed input; nil while idle
 	out    []byte // output; out[outOff:] is not written yet; nil while idle
 	outOff int
+	file   http1.FileSegment // zerocopy=on: the rest of a file to send after out
 
 	lastActive int64 // last read or write progress (loop clock)
 	headStart  int64 // first byte of the incomplete head in `in`
@@ -44,6 +46,7 @@ func (l *loop) newConn(fd int) *conn {
 	sess := c.sess // keep the parser's memory
 	*c = conn{fd: fd, gen: l.gen, sess: sess}
 	c.sess.Init(&l.s.cfg, &l.c)
+	c.sess.Bind(&l.resumes, token(c))
 	for fd >= len(l.conns) {
 		l.conns = append(l.conns, make([]*conn, max(64, len(l.conns)))...)
 	}
@@ -59,7 +62,7 @@ func (l *loop) onEvent(c *conn, events uint32) {
 		l.linger(c)
 		return
 	}
-	if events&unix.EPOLLOUT != 0 && c.outOff < len(c.out) {
+	if events&unix.EPOLLOUT != 0 && (c.outOff < len(c.out) || c.file.Size > 0) {
 		if !l.flush(c) {
 			return
 		}
@@ -70,7 +73,7 @@ func (l *loop) onEvent(c *conn, events uint32) {
 	if events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.hangup = true
 	}
-	if c.readable && !c.paused && !c.closing {
+	if c.readable && !c.paused && !c.closing && !c.sess.Holding() {
 		if !l.read(c) {
 			return
 		}
@@ -131,6 +134,9 @@ func (l *loop) read(c *conn) bool {
 			c.paused = true // back-pressure: read again once this drains
 			break
 		}
+		if c.sess.Holding() {
+			break // a request is in flight with enough behind it: until its Resume
+		}
 		if !l.edge || l.s.untilShort && n < room && !c.hangup {
 			// Level-triggered: epoll will say if there is more. Edge-
 			// triggered after a short read: drained, and a new edge
@@ -166,6 +172,7 @@ func (l *loop) serve(c *conn, n int) {
 // begins the close a response asked for. It reports whether the connection
 // is still in its normal state.
 func (l *loop) flush(c *conn) bool {
+more:
 	for c.outOff < len(c.out) {
 		n, err := write(c.fd, c.out[c.outOff:])
 		l.c[models.SysWrite]++
@@ -187,6 +194,16 @@ func (l *loop) flush(c *conn) bool {
 		c.outOff += n
 		c.lastActive = l.now
 	}
+	if c.file.Size > 0 || c.sess.AfterOutput() {
+		switch l.afterOutput(c) { // a file to send, or an offloaded handler's output
+		case outputMore:
+			goto more
+		case outputWait:
+			return true
+		case outputClosed:
+			return false
+		}
+	}
 	c.out, c.outOff = c.out[:0], 0
 	if c.closing {
 		l.startLinger(c)
@@ -205,7 +222,7 @@ func (l *loop) flush(c *conn) bool {
 // nothing is owed, give idle buffers back, set its deadline, and (level-
 // triggered) register the events its state needs.
 func (l *loop) settle(c *conn) {
-	pending := c.outOff < len(c.out)
+	pending := c.outOff < len(c.out) || c.file.Size > 0
 	if c.peerClosed && !pending {
 		l.close(c)
 		return
@@ -232,7 +249,7 @@ func (l *loop) rearm(c *conn) {
 	if !c.paused || c.lingering {
 		m |= unix.EPOLLIN | unix.EPOLLRDHUP
 	}
-	if c.outOff < len(c.out) {
+	if c.outOff < len(c.out) || c.file.Size > 0 {
 		m |= unix.EPOLLOUT
 	}
 	if m != c.mask {
@@ -306,6 +323,8 @@ func (l *loop) close(c *conn) {
 	l.c[models.Closed]++
 	l.conns[c.fd] = nil
 	c.fd = -1
+	c.sess.Abort()
+	c.file = http1.FileSegment{}
 	l.releaseBufs(c)
 	l.open--
 	l.s.open.Add(-1)

@@ -43,6 +43,8 @@ func init() {
 				Doc: "most connections one loop holds (0: no limit); max_conns bounds the whole server"},
 			{Name: "write_high_water", Kind: models.KnobSize, Default: "256KiB", Min: 4096, Max: 1 << 30,
 				Doc: "pending output above which a connection is not read until it drains"},
+			{Name: "zerocopy", Kind: models.KnobBool, Default: "off",
+				Doc: "files (app static) go from the page cache to the socket with sendfile(2), not through the output buffer"},
 		},
 		Variants: []models.Variant{
 			{Name: "reuseport-edge", Knobs: []string{"accept=reuseport", "trigger=edge", "loops=2"}, Stress: true},

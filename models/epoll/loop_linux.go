@@ -61,6 +61,7 @@ type loop struct {
 	inboxMu sync.Mutex
 	inbox   []int
 	taken   []int
+	resumes models.Inbox // handler=offload: connections with work from a worker (offload_linux.go)
 }
 
 // ref names a connection at one generation: descriptors and conn structs are
@@ -83,6 +84,7 @@ func newLoop(s *Server, id, lnfd int) (*loop, error) {
 		l.closeFDs()
 		return nil, err
 	}
+	l.resumes.Init(l.wake)
 	if err := l.ctl(unix.EPOLL_CTL_ADD, l.efd, unix.EPOLLIN, 0); err != nil {
 		l.closeFDs()
 		return nil, err
@@ -195,6 +197,7 @@ func (l *loop) dispatch(ev *unix.EpollEvent) {
 	case fd == l.efd:
 		drainEventfd(l.efd)
 		l.takeInbox()
+		l.takeResumes()
 	case fd == l.lnfd:
 		l.lnReady = true
 	case fd < len(l.conns):
@@ -310,6 +313,10 @@ func (l *loop) expire() {
 			l.setDue(c, c.due) // moved on since: re-arm
 			continue
 		}
+		if c.sess.Working() {
+			l.setDue(c, l.now+int64(l.s.cfg.IdleTimeout)) // a handler owes the response: not idle
+			continue
+		}
 		switch {
 		case c.lingering:
 		case len(c.in) > 0 && c.sess.InHead():
@@ -370,7 +377,10 @@ func (l *loop) drain() {
 			continue
 		}
 		c.sess.Drain()
-		if c.outOff < len(c.out) {
+		if c.sess.InFlight() {
+			continue // its handler is running; the response will close
+		}
+		if c.outOff < len(c.out) || c.file.Size > 0 {
 			c.closing = true // after its output
 			continue
 		}

@@ -65,6 +65,7 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		highWater:  k.Int("write_high_water"),
 		done:       make(chan struct{}),
 	}
+	s.cfg.ZeroCopy = k.Bool("zerocopy")
 	n := k.Int("loops")
 	if n == 0 {
 		n = affinity.Count()
@@ -123,6 +124,7 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		s.running.Wait()
 		s.fdMu.Lock()
 		for _, l := range s.loops {
+			l.resumes.Close() // no worker wakes a loop whose eventfd is closed
 			l.closeFDs()
 		}
 		if s.acceptor != nil {

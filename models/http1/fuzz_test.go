@@ -34,7 +34,7 @@ func fuzzSeeds() []string {
 // never claims more bytes than it was given, never reads past the request it
 // returns, enforces the body limit, and gives the same answer whether the
 // bytes arrive at once or in two pieces (in a buffer that moves between
-// calls).
+// calls), and whether the body is taken whole or streamed in pieces.
 func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add([]byte(s), uint16(len(s)/2))
@@ -70,6 +70,10 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &e) || e.Status < 400 || e.Status > 599 {
 				t.Fatalf("error %v is not an *Error with a 4xx/5xx status", err)
 			}
+		}
+		// Taken in pieces, streaming the body, the request is the same.
+		if got, _ := streamed(l, in, int(cut)%61+1); got != want {
+			t.Fatalf("streamed in pieces of %d:\ngot  %+v\nwant %+v", int(cut)%61+1, got, want)
 		}
 		c := 0
 		if len(in) > 0 {

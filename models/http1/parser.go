@@ -50,6 +50,7 @@ type Parser struct {
 	fields []field // the header fields of the request in progress
 	req    Request
 	memo   memo
+	head   []byte // a streamed request's head, copied out of the caller's buffer
 	progress
 }
 
@@ -80,6 +81,12 @@ type progress struct {
 
 	seen         int  // len(buf) at the last call, for 100-continue
 	continueSent bool // a 100 Continue was requested for this request
+
+	// Streaming (StreamBody): the body is taken in pieces by NextBody, each
+	// call's offsets relative to the buffer it is given.
+	streaming bool
+	streamed  int64 // decoded body bytes handed over
+	framed    int64 // raw body bytes consumed (chunked), for the framing bound
 }
 
 // digested is what the header fields told the parser (see digest): all of
@@ -185,7 +192,7 @@ var errNeedMore = &Error{Reason: "need more data"}
 // progress can complete, when the parser knows it (inside a Content-Length
 // body), or 0. A core uses it to grow its buffer once instead of repeatedly.
 func (p *Parser) Need() int {
-	if p.state == stBody {
+	if p.state == stBody && !p.streaming {
 		return p.headEnd + int(p.contentLength)
 	}
 	return 0
@@ -880,7 +887,7 @@ func (p *Parser) parseBody(b []byte) *Error {
 	for {
 		switch p.state {
 		case stChunkSize:
-			if err := p.chunkSize(b); err != nil {
+			if err := p.chunkSize(b, int64(p.rpos-p.headEnd), int64(p.wpos-p.headEnd)); err != nil {
 				return err
 			}
 		case stChunkData:
@@ -923,11 +930,13 @@ func (p *Parser) parseBody(b []byte) *Error {
 }
 
 // chunkSize parses chunk-size [chunk-ext] CRLF at rpos (RFC 9112 §7.1).
-func (p *Parser) chunkSize(b []byte) *Error {
+// framed is the raw body consumed before rpos, decoded the body decoded so
+// far: the limits count them the same whether the body is whole or streamed.
+func (p *Parser) chunkSize(b []byte, framed, decoded int64) *Error {
 	i := p.rpos
 	// Framing costs at most as much again as the data: a body of one-byte
 	// chunks is not a way around MaxBody for the buffer holding it.
-	if int64(i-p.headEnd) > 2*p.limits.MaxBody+maxChunkLine {
+	if framed > 2*p.limits.MaxBody+maxChunkLine {
 		return KindBodyTooLarge.Err()
 	}
 	j := i
@@ -964,7 +973,7 @@ func (p *Parser) chunkSize(b []byte) *Error {
 		p.state, p.trailerStart = stTrailers, j
 		return nil
 	}
-	if int64(p.wpos-p.headEnd) > p.limits.MaxBody-size {
+	if decoded > p.limits.MaxBody-size {
 		return KindBodyTooLarge.Err()
 	}
 	p.chunkLeft, p.state = size, stChunkData
@@ -1139,27 +1148,7 @@ func (p *Parser) needTrailers(b []byte) *Error {
 // the request's length.
 func (p *Parser) finish(b []byte) int {
 	r := &p.req
-	r.Method = b[p.method.off:p.method.end]
-	r.MethodID = p.methodID
-	r.Target = b[p.target.off:p.target.end]
-	r.Path = b[p.path.off:p.path.end]
-	if len(r.Path) == 0 {
-		r.Path = slash // absolute-form without a path means "/"
-	}
-	r.Query = b[p.query.off:p.query.end]
-	r.Major, r.Minor = p.major, p.minor
-	r.raw, r.fields = b, p.fields
-	r.Host = nil
-	if p.hosts > 0 {
-		r.Host = b[p.host.off:p.host.end]
-	}
-	if p.authority.end > 0 {
-		r.Host = b[p.authority.off:p.authority.end]
-	}
-	r.ContentLength = p.contentLength
-	r.Chunked = p.chunked
-	r.KeepAlive = !p.connClose && (p.minor >= 1 || p.connKeepAlive)
-	r.ExpectContinue = p.expect100
+	p.finishHead(r, b)
 	// The body's capacity ends with it, so a handler appending to it cannot
 	// overwrite the next pipelined request.
 	n := p.headEnd
@@ -1173,8 +1162,194 @@ func (p *Parser) finish(b []byte) int {
 	default:
 		r.Body = b[p.headEnd:p.headEnd:p.headEnd]
 	}
+	r.BodySize = int64(len(r.Body))
 	p.state = stDone
 	return n
+}
+
+// finishHead makes r's views of the request's head into b, which holds it
+// from its first byte; Body is left for the caller.
+func (p *Parser) finishHead(r *Request, b []byte) {
+	r.Method = b[p.method.off:p.method.end]
+	r.MethodID = p.methodID
+	r.Target = b[p.target.off:p.target.end]
+	r.Path = b[p.path.off:p.path.end]
+	if len(r.Path) == 0 {
+		r.Path = slash // absolute-form without a path means "/"
+	}
+	r.Query = b[p.query.off:p.query.end]
+	r.Major, r.Minor = p.major, p.minor
+	r.raw, r.headLen, r.fields = b, p.headEnd, p.fields
+	r.Host = nil
+	if p.hosts > 0 {
+		r.Host = b[p.host.off:p.host.end]
+	}
+	if p.authority.end > 0 {
+		r.Host = b[p.authority.off:p.authority.end]
+	}
+	r.ContentLength = p.contentLength
+	r.Chunked = p.chunked
+	r.KeepAlive = !p.connClose && (p.minor >= 1 || p.connKeepAlive)
+	r.ExpectContinue = p.expect100
+	r.Streamed = false
+	r.BodyStream = nil
+}
+
+// Head returns the request in progress with its head only (Body empty), as
+// views into buf, the buffer Parse was last given: valid when BodyPending,
+// to decide whether to stream the body.
+func (p *Parser) Head(buf []byte) *Request {
+	p.finishHead(&p.req, buf)
+	p.req.Body = buf[p.headEnd:p.headEnd:p.headEnd]
+	p.req.BodySize = 0
+	return &p.req
+}
+
+// CloneRequest copies the request the last Parse, Head or StreamBody gave
+// into dst, appended to buf (grown as needed; dst keeps its fields' memory),
+// so that it outlives the buffers the parser's views point into: for a
+// handler that runs on another goroutine. It returns the extended buffer:
+// several requests may be cloned into one, each keeping its views (a
+// buffer grown meanwhile leaves the earlier ones in the old array).
+func (p *Parser) CloneRequest(dst *Request, buf []byte) []byte {
+	r := &p.req
+	start := len(buf)
+	buf = append(append(buf, r.raw[:p.headEnd]...), r.Body...)
+	b := buf[start:len(buf):len(buf)]
+	fields := append(dst.fields[:0], p.fields...)
+	p.finishHead(dst, b)
+	dst.fields = fields
+	dst.Body = b[p.headEnd:]
+	dst.BodySize, dst.Streamed = r.BodySize, r.Streamed
+	return buf
+}
+
+// --- streaming bodies -------------------------------------------------------
+
+// BodyPending reports that the head of the request in progress is complete
+// and its body has not all arrived: the moment a caller may choose to take
+// the body in pieces (StreamBody) rather than wait for it whole.
+func (p *Parser) BodyPending() bool {
+	return p.state >= stBody && p.state < stDone && !p.streaming
+}
+
+// StreamBody detaches the request in progress from the buffer, so that its
+// body is taken in pieces (NextBody) instead of whole: a body larger than
+// any buffer then never sits in memory. Call it when BodyPending, with the
+// buffer Parse was last given. The head is copied into the parser's own
+// memory, so Request's views stay valid while the caller drops the bytes it
+// has consumed; they last until the next request begins, and Request.Body
+// stays empty (Request.BodySize counts what NextBody has handed over).
+//
+// It returns how many bytes at the start of buf are consumed (the caller
+// drops them and passes what follows to NextBody), and the part of the body
+// the parser had already decoded (a chunked body is decoded in place as it
+// arrives): the first piece, a view into buf.
+func (p *Parser) StreamBody(buf []byte) (used int, first []byte) {
+	p.head = append(p.head[:0], buf[:p.headEnd]...)
+	p.finishHead(&p.req, p.head)
+	p.streaming = true
+	p.req.Streamed = true
+	used = p.headEnd
+	if p.chunked {
+		first = buf[p.headEnd:p.wpos:p.wpos]
+		used = p.rpos
+		if p.state == stTrailers {
+			used = p.trailerStart // trailers are taken whole, by NextBody
+		}
+		p.streamed = int64(len(first))
+		p.framed = int64(used - p.headEnd)
+	}
+	p.req.Body = p.head[p.headEnd:p.headEnd:p.headEnd]
+	p.req.BodySize = p.streamed
+	return used, first
+}
+
+// NextBody takes the next piece of a streamed body (see StreamBody) from
+// the start of b: the bytes that follow what earlier calls consumed. It
+// returns the piece (decoded, a view into b), how many bytes of b it
+// consumed, and whether the body is complete (the request is then done and
+// the next Parse begins a new one, after the used bytes). A call that
+// consumes nothing needs more input. A body that breaks a limit or the
+// chunked framing is an *Error, as from Parse, and every call after it
+// returns the same error.
+func (p *Parser) NextBody(b []byte) (piece []byte, used int, done bool, err error) {
+	switch {
+	case p.state == stFailed:
+		return nil, 0, false, p.err
+	case !p.streaming || p.state == stDone:
+		return nil, 0, true, nil
+	case !p.chunked:
+		n := int(min(int64(len(b)), p.contentLength-p.streamed))
+		p.streamed += int64(n)
+		p.req.BodySize = p.streamed
+		if p.streamed == p.contentLength {
+			p.state = stDone
+		}
+		return b[:n:n], n, p.state == stDone, nil
+	}
+	p.rpos = 0
+	if p.state == stTrailers {
+		p.trailerStart, p.trailers = 0, 0 // taken whole: parsed again from the start
+	}
+	for {
+		var e *Error
+		switch p.state {
+		case stChunkSize:
+			e = p.chunkSize(b, p.framed+int64(p.rpos), p.streamed)
+		case stChunkData:
+			m := min(int64(len(b)-p.rpos), p.chunkLeft)
+			if m == 0 {
+				return nil, p.consumed(), false, nil
+			}
+			piece = b[p.rpos : p.rpos+int(m) : p.rpos+int(m)]
+			p.rpos += int(m)
+			p.chunkLeft -= m
+			p.streamed += m
+			p.req.BodySize = p.streamed
+			if p.chunkLeft == 0 {
+				p.state = stChunkEnd
+			}
+			return piece, p.consumed(), false, nil
+		case stChunkEnd:
+			switch {
+			case p.rpos == len(b):
+				e = errNeedMore
+			case b[p.rpos] != '\r':
+				e = KindChunk.Err()
+			case p.rpos+1 == len(b):
+				e = errNeedMore
+			case b[p.rpos+1] != '\n':
+				e = KindChunk.Err()
+			default:
+				p.rpos += 2
+				p.state = stChunkSize
+			}
+		case stTrailers:
+			e = p.parseTrailers(b)
+			if e == errNeedMore {
+				p.rpos = p.trailerStart
+				return nil, p.consumed(), false, nil
+			}
+			if e == nil {
+				return nil, p.consumed(), true, nil // parseTrailers set stDone
+			}
+		}
+		switch {
+		case e == errNeedMore:
+			return nil, p.consumed(), false, nil
+		case e != nil:
+			p.state, p.err = stFailed, e
+			return nil, 0, false, e
+		}
+	}
+}
+
+// consumed ends a NextBody call on a chunked body: the bytes it used, which
+// count toward the framing bound.
+func (p *Parser) consumed() int {
+	p.framed += int64(p.rpos)
+	return p.rpos
 }
 
 // --- small helpers ----------------------------------------------------------

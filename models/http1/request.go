@@ -1,5 +1,7 @@
 package http1
 
+import "io"
+
 // Header is one field line, as views into the parser's buffer. Value has
 // leading and trailing whitespace removed.
 type Header struct {
@@ -38,14 +40,31 @@ type Request struct {
 	KeepAlive bool
 	// ExpectContinue reports "Expect: 100-continue" on an HTTP/1.1 request.
 	ExpectContinue bool
-	// Body is the complete decoded body (empty when there is none).
+	// Body is the complete decoded body (empty when there is none, and
+	// when the body was streamed).
 	Body []byte
+	// BodySize is the decoded body's length: len(Body), or for a streamed
+	// body the bytes handed over in pieces so far.
+	BodySize int64
+	// Streamed reports a body taken in pieces (Parser.StreamBody) rather
+	// than whole; the head's views then point into the parser's memory.
+	Streamed bool
+	// BodyStream, when not nil, delivers a streamed body to a handler that
+	// runs off the connection's thread and reads it as it arrives (models'
+	// offload mode); Body is then empty.
+	BodyStream io.Reader
 
 	// The header fields, as offsets into raw: views are made only for the
 	// fields a handler asks for, and most ask for none.
-	raw    []byte
-	fields []field
+	raw     []byte
+	headLen int
+	fields  []field
 }
+
+// Head is the request's head as received, request line to the empty line:
+// Method, Target, Path, Query, Host and the header fields are views into
+// it (Path may also be a constant "/").
+func (r *Request) Head() []byte { return r.raw[:r.headLen:r.headLen] }
 
 // NumHeaders is the number of header fields.
 func (r *Request) NumHeaders() int { return len(r.fields) }

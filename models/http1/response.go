@@ -1,6 +1,9 @@
 package http1
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+)
 
 // ServerName is the Server header every iolab core sends.
 const ServerName = "iolab"
@@ -26,6 +29,13 @@ type ResponseWriter struct {
 	written bool
 	status  int
 
+	// A body that follows its head in pieces (WriteHeader, WriteBody).
+	framing framing
+	left    int64 // fixedLength: body bytes still owed
+	carrier Carrier
+	files   bool // the connection can send a file segment itself (SendFile)
+	file    FileSegment
+
 	// The head of the last 200 response with a body, up to and including
 	// "Content-Length: ", and what it was built from: a connection answering
 	// the same way request after request copies it in one piece, and builds
@@ -34,6 +44,40 @@ type ResponseWriter struct {
 	cachedType string
 	cachedDate *dateLines
 }
+
+// framing is how a body written in pieces is delimited.
+type framing uint8
+
+const (
+	whole       framing = iota // Write: the body in one piece, Content-Length
+	fixedLength                // WriteHeader with a length: Content-Length, then pieces
+	chunked                    // WriteHeader without a length, HTTP/1.1: chunked coding
+	untilClose                 // WriteHeader without a length, HTTP/1.0: the close ends it
+	noPieces                   // HEAD, 1xx, 204, 304: pieces are dropped
+)
+
+// Carrier is the connection's side of a response written off its thread
+// (models' offload mode). Flush takes the output so far to the connection,
+// so that a handler sends its body as it makes it, and returns the buffer
+// to go on appending to. MustClose reports, when the head is written, that
+// the connection will close after this response (it is stopping, or the
+// request's body broke a limit), so that the head says so.
+type Carrier interface {
+	Flush(out []byte) []byte
+	MustClose() bool
+}
+
+// FileSegment is part of a file that the connection sends itself, after
+// the output before it, without the bytes passing through a buffer
+// (sendfile, splice): see ResponseWriter.SendFile.
+type FileSegment struct {
+	FD        int
+	Off, Size int64
+}
+
+// ErrBodyLength is what WriteBody says when a body runs past the length
+// WriteHeader declared: the excess is dropped.
+var ErrBodyLength = errors.New("http1: body longer than its declared Content-Length")
 
 // Begin starts the response to req, to be appended to out. closing reports
 // that the connection will close after it (the response then says so).
@@ -45,15 +89,45 @@ func (w *ResponseWriter) Begin(out []byte, req *Request, closing bool) {
 	w.close = closing
 	w.written = false
 	w.status = 0
+	w.framing, w.left, w.carrier, w.file = whole, 0, nil, FileSegment{}
 }
 
 // End returns the output buffer with the response appended, and its status
-// (0 when the handler wrote nothing).
+// (0 when the handler wrote nothing). A chunked body gets its last chunk; a
+// body shorter than its declared length makes the connection close, since
+// nothing else could tell the client where the response ends.
 func (w *ResponseWriter) End() ([]byte, int) {
+	switch {
+	case w.framing == chunked:
+		w.out = append(w.out, "0\r\n\r\n"...)
+	case w.framing == fixedLength && w.left > 0:
+		w.close = true
+	}
+	w.framing = whole
 	out := w.out
 	w.out = nil
 	return out, w.status
 }
+
+// SetCarrier makes Flush hand the output over to c, and the head ask c
+// whether to close (until the next Begin).
+func (w *ResponseWriter) SetCarrier(c Carrier) { w.carrier = c }
+
+// SetFiles says whether the connection can send a FileSegment itself.
+func (w *ResponseWriter) SetFiles(on bool) { w.files = on }
+
+// Files reports what SetFiles said.
+func (w *ResponseWriter) Files() bool { return w.files }
+
+// Written reports whether the response's head has been written.
+func (w *ResponseWriter) Written() bool { return w.written }
+
+// Status is the status written, or 0.
+func (w *ResponseWriter) Status() int { return w.status }
+
+// File returns the file segment SendFile left for the connection to send
+// after the output, if any.
+func (w *ResponseWriter) File() (FileSegment, bool) { return w.file, w.file.Size > 0 }
 
 // Closing reports whether the response will say "Connection: close".
 func (w *ResponseWriter) Closing() bool { return w.close }
@@ -91,6 +165,9 @@ func (w *ResponseWriter) Write(status int, contentType string, body []byte) {
 		return
 	}
 	w.written, w.status = true, status
+	if w.carrier != nil && w.carrier.MustClose() {
+		w.close = true
+	}
 	noBody := status < 200 || status == 204 || status == 304
 	b := w.out
 	if status == 200 && !noBody {
@@ -108,6 +185,16 @@ func (w *ResponseWriter) Write(status int, contentType string, body []byte) {
 	} else {
 		b = w.appendHead(b, status, contentType, noBody, len(body))
 	}
+	b = w.appendTail(b)
+	if !noBody && !w.head {
+		b = append(b, body...)
+	}
+	w.out = b
+}
+
+// appendTail ends a head: the Connection line when needed, the extra
+// header lines, the empty line.
+func (w *ResponseWriter) appendTail(b []byte) []byte {
 	switch {
 	case w.close:
 		b = append(b, "\r\nConnection: close"...)
@@ -115,16 +202,100 @@ func (w *ResponseWriter) Write(status int, contentType string, body []byte) {
 		b = append(b, "\r\nConnection: keep-alive"...)
 	}
 	if len(w.extra) == 0 {
-		b = append(b, "\r\n\r\n"...)
-	} else {
-		b = append(b, "\r\n"...)
-		b = append(b, w.extra...)
-		b = append(b, "\r\n"...)
+		return append(b, "\r\n\r\n"...)
 	}
-	if !noBody && !w.head {
-		b = append(b, body...)
+	b = append(b, "\r\n"...)
+	b = append(b, w.extra...)
+	return append(b, "\r\n"...)
+}
+
+// WriteHeader writes the head of a response whose body follows in pieces
+// (WriteBody), of length n, or of a length not known yet when n < 0: then
+// an HTTP/1.1 body is chunked, and an HTTP/1.0 one ends when the connection
+// closes. Like Write, it is ignored after the first write.
+func (w *ResponseWriter) WriteHeader(status int, contentType string, n int64) {
+	if w.written {
+		return
 	}
-	w.out = b
+	noBody := status < 200 || status == 204 || status == 304
+	if noBody {
+		w.Write(status, contentType, nil)
+		w.framing = noPieces
+		return
+	}
+	w.written, w.status = true, status
+	if w.carrier != nil && w.carrier.MustClose() {
+		w.close = true
+	}
+	b := w.out
+	switch {
+	case n >= 0:
+		b = w.appendHead(b, status, contentType, false, int(n))
+		w.framing, w.left = fixedLength, n
+	case w.http10:
+		b = w.appendHead(b, status, contentType, true, 0)
+		w.close = true
+		w.framing = untilClose
+	default:
+		b = w.appendHead(b, status, contentType, true, 0)
+		b = append(b, "\r\nTransfer-Encoding: chunked"...)
+		w.framing = chunked
+	}
+	if w.head {
+		w.framing = noPieces
+	}
+	w.out = w.appendTail(b)
+}
+
+// WriteBody appends a piece of the body whose head WriteHeader wrote. A
+// piece beyond a declared length is dropped, and ErrBodyLength says so.
+func (w *ResponseWriter) WriteBody(p []byte) error {
+	switch w.framing {
+	case fixedLength:
+		if int64(len(p)) > w.left {
+			w.out = append(w.out, p[:w.left]...)
+			w.left = 0
+			return ErrBodyLength
+		}
+		w.out = append(w.out, p...)
+		w.left -= int64(len(p))
+	case chunked:
+		if len(p) > 0 {
+			w.out = strconv.AppendInt(w.out, int64(len(p)), 16)
+			w.out = append(w.out, "\r\n"...)
+			w.out = append(w.out, p...)
+			w.out = append(w.out, "\r\n"...)
+		}
+	case untilClose:
+		w.out = append(w.out, p...)
+	}
+	return nil
+}
+
+// SendFile ends a body of declared length with size bytes of the open file
+// fd from off, sent by the connection itself after the output so far
+// (sendfile or splice: no copy through a buffer). It reports false when the
+// connection cannot (then the caller writes the bytes with WriteBody); the
+// descriptor must stay open until the response has been sent.
+func (w *ResponseWriter) SendFile(fd int, off, size int64) bool {
+	switch {
+	case w.framing == noPieces:
+		return true // HEAD: nothing to send
+	case !w.files || w.framing != fixedLength || size != w.left || size <= 0:
+		return false
+	}
+	w.file = FileSegment{FD: fd, Off: off, Size: size}
+	w.left = 0
+	return true
+}
+
+// Flush hands the output so far to the connection when the handler runs off
+// its thread; on the connection's own thread it does nothing, the output
+// going out once the handler returns.
+func (w *ResponseWriter) Flush() {
+	if w.carrier != nil {
+		w.out = w.carrier.Flush(w.out)
+	}
 }
 
 // appendHead appends the status line and the Server, Content-Type, Date

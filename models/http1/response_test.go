@@ -156,3 +156,103 @@ func TestDateTicks(t *testing.T) {
 	}
 	t.Fatalf("Date stayed %q for 3 s", first)
 }
+
+// collector is a Carrier that keeps what it is handed.
+type collector struct {
+	got   []byte
+	close bool
+}
+
+func (c *collector) Flush(out []byte) []byte {
+	c.got = append(c.got, out...)
+	return out[:0]
+}
+
+func (c *collector) MustClose() bool { return c.close }
+
+func TestWriteBodyInPieces(t *testing.T) {
+	get11 := "GET / HTTP/1.1\r\n" + host + "\r\n"
+	cases := []struct {
+		name   string
+		req    string
+		n      int64
+		pieces []string
+		body   string
+		chunk  bool
+		close  bool
+	}{
+		{"declared length", get11, 11, []string{"hello", " ", "world"}, "hello world", false, false},
+		{"chunked", get11, -1, []string{"hello", "", " world"}, "hello world", true, false},
+		{"http/1.0 ends with the close", "GET / HTTP/1.0\r\n\r\n", -1, []string{"a", "b"}, "ab", false, true},
+		{"short of its length closes", get11, 10, []string{"abc"}, "", false, true},
+	}
+	for _, c := range cases {
+		var w ResponseWriter
+		var f collector
+		w.Begin(nil, request(t, c.req), false)
+		w.SetCarrier(&f)
+		w.WriteHeader(200, "text/plain", c.n)
+		for _, p := range c.pieces {
+			if err := w.WriteBody([]byte(p)); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			w.Flush()
+		}
+		out, status := w.End()
+		all := append(f.got, out...)
+		if status != 200 || w.Closing() != c.close {
+			t.Fatalf("%s: status %d closing %v", c.name, status, w.Closing())
+		}
+		if c.body == "" {
+			continue // cut short: no client could read it whole
+		}
+		res, body := readBack(t, all, "GET")
+		if body != c.body || (res.TransferEncoding != nil) != c.chunk || res.Close != c.close {
+			t.Fatalf("%s: body %q, transfer-encoding %v, close %v in %q", c.name, body, res.TransferEncoding, res.Close, all)
+		}
+	}
+	var w ResponseWriter
+	w.Begin(nil, request(t, get11), false)
+	w.WriteHeader(200, "", 3)
+	if err := w.WriteBody([]byte("abcd")); err != ErrBodyLength {
+		t.Fatalf("excess: %v", err)
+	}
+	if out, _ := w.End(); !bytes.HasSuffix(out, []byte("\r\n\r\nabc")) || w.Closing() {
+		t.Fatalf("excess kept: %q", out)
+	}
+	w.Begin(nil, request(t, "HEAD / HTTP/1.1\r\n"+host+"\r\n"), false)
+	w.WriteHeader(200, "", -1)
+	w.WriteBody([]byte("never"))
+	if out, _ := w.End(); bytes.Contains(out, []byte("never")) || bytes.HasSuffix(out, []byte("0\r\n\r\n")) {
+		t.Fatalf("HEAD got a body: %q", out)
+	}
+}
+
+func TestSendFile(t *testing.T) {
+	var w ResponseWriter
+	req := request(t, "GET / HTTP/1.1\r\n"+host+"\r\n")
+	w.Begin(nil, req, false)
+	w.WriteHeader(200, "", 100)
+	if w.SendFile(3, 0, 100) {
+		t.Fatal("a connection that cannot send files took one")
+	}
+	w.SetFiles(true)
+	if w.SendFile(3, 0, 99) {
+		t.Fatal("a segment shorter than the declared length was taken")
+	}
+	if !w.SendFile(3, 10, 100) {
+		t.Fatal("refused")
+	}
+	out, _ := w.End()
+	if f, ok := w.File(); !ok || f != (FileSegment{FD: 3, Off: 10, Size: 100}) || w.Closing() {
+		t.Fatalf("file %+v %v closing %v", f, ok, w.Closing())
+	}
+	res, _ := http.ReadResponse(bufio.NewReader(bytes.NewReader(out)), nil)
+	if res.ContentLength != 100 {
+		t.Fatalf("Content-Length %d", res.ContentLength)
+	}
+	w.Begin(nil, req, false)
+	if _, ok := w.File(); ok {
+		t.Fatal("Begin kept the last response's file")
+	}
+}

@@ -29,6 +29,8 @@ type conn struct {
 	rerr, werr             error
 	pending                []byte
 
+	wake chan struct{} // handler=offload: a worker has something for this connection
+
 	lastActive    time.Time // last time bytes arrived
 	headStart     time.Time // first byte of the incomplete head in `in`
 	readDeadline  time.Time // as last set
@@ -39,6 +41,10 @@ func (s *Server) newConn(tc *net.TCPConn) *conn {
 	c := &conn{s: s, tc: tc, shard: int(s.shard.Add(1)), lastActive: time.Now()}
 	c.rc, _ = tc.SyscallConn() // cannot fail on an open *TCPConn
 	c.sess.Init(&s.cfg, &c.c)
+	if s.cfg.Offload != nil {
+		c.wake = make(chan struct{}, 1)
+		c.sess.Bind(c, 0)
+	}
 	c.onReadable = c.readable
 	c.onWritable = c.writable
 	return c
@@ -82,6 +88,11 @@ func (c *conn) serve() {
 			}
 		}
 		c.in.b = models.Compact(c.in.b, used)
+		if !closing && (c.sess.AfterOutput() || c.sess.Working() || c.sess.Holding()) {
+			if closing, err = c.settleSession(); err != nil {
+				return
+			}
+		}
 		rest := len(c.in.b)
 		now := time.Now()
 		c.lastActive = now
@@ -195,15 +206,21 @@ func (c *conn) readable(fd uintptr) bool {
 // While it parks the connection reads nothing: that is the back-pressure.
 // A client that reads nothing for about idle_timeout is cut off.
 func (c *conn) write(b []byte) error {
-	if want := time.Now().Add(c.s.cfg.IdleTimeout); want.Sub(c.writeDeadline) > c.s.cfg.IdleTimeout/8 {
-		c.tc.SetWriteDeadline(want)
-		c.writeDeadline = want
-	}
+	c.armWriteDeadline()
 	c.pending, c.werr = b, nil
 	if err := c.rc.Write(c.onWritable); err != nil {
 		return err
 	}
 	return c.werr
+}
+
+// armWriteDeadline moves the write deadline to idle_timeout from now, when
+// it has fallen behind by an eighth of it.
+func (c *conn) armWriteDeadline() {
+	if want := time.Now().Add(c.s.cfg.IdleTimeout); want.Sub(c.writeDeadline) > c.s.cfg.IdleTimeout/8 {
+		c.tc.SetWriteDeadline(want)
+		c.writeDeadline = want
+	}
 }
 
 func (c *conn) writable(fd uintptr) bool {
@@ -255,6 +272,7 @@ func (c *conn) close(graceful bool) {
 	c.tc.Close()
 	c.c[models.SysClose]++
 	c.c[models.Closed]++
+	c.sess.Abort()
 	c.releaseBuffers()
 	c.s.publish(&c.c, c.shard)
 	c.s.mu.Lock()

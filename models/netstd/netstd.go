@@ -37,6 +37,8 @@ func init() {
 		Knobs: []models.Knob{
 			{Name: "read_buffer", Kind: models.KnobSize, Default: "16KiB", Min: 512, Max: 1 << 20,
 				Doc: "read buffer of an active connection (pooled; an idle connection holds none)"},
+			{Name: "zerocopy", Kind: models.KnobBool, Default: "off",
+				Doc: "files (app static) go from the page cache to the socket with sendfile(2), not through the output buffer"},
 		},
 		Start: Start,
 	})
@@ -56,6 +58,7 @@ type Server struct {
 	bufs     sync.Pool // *buffer with cap readSize
 
 	stopping   atomic.Bool
+	forced     chan struct{} // closed when Stop's context ends: nothing waits on a handler any more
 	stopOnce   sync.Once
 	acceptDone chan struct{}
 	mu         sync.Mutex
@@ -85,7 +88,9 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		acceptDone: make(chan struct{}),
 		conns:      make(map[*conn]struct{}),
 		done:       make(chan struct{}),
+		forced:     make(chan struct{}),
 	}
+	s.cfg.ZeroCopy = cfg.Knobs.Bool("zerocopy")
 	s.bufs.New = func() any { return &buffer{b: make([]byte, 0, s.readSize)} }
 	go s.acceptLoop()
 	return s, nil
@@ -182,6 +187,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	case <-idle:
 	case <-ctx.Done():
 		err = ctx.Err()
+		close(s.forced)
 		s.eachConn(func(c *conn) { c.tc.Close() })
 		<-idle
 	}

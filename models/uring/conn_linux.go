@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
+	"iolab/models/http1"
 	"iolab/models/uring/ring"
 )
 
@@ -41,11 +42,20 @@ type conn struct {
 	peerClosed bool // the client shut its side
 	lingering  bool // our write side is shut; input is dropped until EOF
 	shut       bool // shut down both ways; closed once nothing is in flight
+	held       bool // receive cancelled: the Session holds input behind a request in flight
+
+	// zerocopy=on: the rest of a file segment, spliced through a pipe
+	// (offload_linux.go); sending is set while a splice is in flight.
+	file      http1.FileSegment
+	pipe      [2]int
+	piped     bool // pipe is this connection's
+	inPipe    int  // bytes in the pipe, not yet spliced to the socket
+	spliceOut bool // the splice in flight moves pipe to socket
 }
 
 // wantsRecv reports whether the connection should have a receive armed.
 func (c *conn) wantsRecv() bool {
-	return !c.recvArmed && !c.shut && !c.paused && !c.peerClosed
+	return !c.recvArmed && !c.shut && !c.paused && !c.peerClosed && !c.held
 }
 
 func (r *reactor) newConn(fd int) *conn {
@@ -60,6 +70,7 @@ func (r *reactor) newConn(fd int) *conn {
 	sess, in := c.sess, c.in[:0] // keep the parser's and the input's memory
 	*c = conn{fd: fd, gen: r.gen & 0xffffff, sess: sess, in: in}
 	c.sess.Init(&r.s.cfg, &r.c)
+	c.sess.Bind(&r.resumes, token(c))
 	for fd >= len(r.conns) {
 		r.conns = append(r.conns, make([]*conn, max(64, len(r.conns)))...)
 	}
@@ -116,10 +127,11 @@ func (r *reactor) onRecv(c *conn, cqe *ring.CQE) {
 			r.starved = append(r.starved, ref{c, c.gen})
 		}
 	case res == -int32(unix.ECANCELED):
-		// Cancelled by us, for back-pressure or to close. If the output
-		// drained before this completion came, onSend found the receive
-		// still armed and armed none: arm it now, or the connection would
-		// read nothing more (nor see its client go) until it timed out.
+		// Cancelled by us, for back-pressure, a held Session or to close.
+		// If the reason passed before this completion came (the output
+		// drained in the same pass), onSend found the receive still armed
+		// and armed none: arm it now, or the connection would read nothing
+		// more (nor see its client go) until it timed out.
 		if c.wantsRecv() {
 			r.starved = append(r.starved, ref{c, c.gen})
 		}
@@ -172,6 +184,9 @@ func (r *reactor) consume(c *conn, data []byte) {
 		sqe.PrepCancel64(pack(opRecv, c.gen, c.fd), 0)
 		sqe.SetData64(pack(opCancel, 0, 0))
 	}
+	if c.sess.Holding() && !c.held {
+		r.hold(c)
+	}
 }
 
 // send starts sending the output of this pass, unless a send is in flight
@@ -215,6 +230,8 @@ func (r *reactor) onSend(c *conn, cqe *ring.CQE) {
 	switch {
 	case len(c.out) > 0:
 		r.send(c)
+	case c.sess.AfterOutput():
+		r.afterOutput(c) // a file to splice, or an offloaded handler's output
 	case c.closing:
 		r.startLinger(c)
 	case c.paused:
@@ -323,6 +340,8 @@ func (r *reactor) finish(c *conn) {
 		c.out, c.outMapped = nil, false
 	}
 	r.releaseSnd(c)
+	c.sess.Abort()
+	r.dropPipe(c)
 	if cap(c.in) > 4096 {
 		c.in = nil
 	}

@@ -29,6 +29,7 @@ const (
 	opHandoff            // a connection from the acceptor (res: its descriptor)
 	opCancel             // a cancel's own completion
 	opMsg                // the acceptor's msg_ring (data: the descriptor it handed over)
+	opSplice             // zerocopy=on: a file segment's splice, file to pipe or pipe to socket
 )
 
 func pack(op uint8, gen uint32, fd int) uint64 {
@@ -86,6 +87,8 @@ type reactor struct {
 
 	outFree  [][]byte // free output buffers
 	outSlabs [][]byte // the mappings they come from
+	pipes    [][2]int // zerocopy=on: empty pipes for splicing files (offload_linux.go)
+	resumes  models.Inbox
 	draining bool
 	idle     bool // the last wait reaped nothing: next time wait long
 
@@ -131,6 +134,8 @@ func (r *reactor) setup() error {
 	if r.wakeBuf, err = ring.Mmap(8); err != nil {
 		return err
 	}
+	efd := r.efd
+	r.resumes.Init(func() { signal(efd) }) // the armed eventfd read wakes the reactor
 	r.cqes = make([]*ring.CQE, o.cqeBatch)
 	return nil
 }
@@ -138,6 +143,7 @@ func (r *reactor) setup() error {
 // teardown releases what setup made. Mappings are only unmapped when no
 // operation that could still write into them is in flight.
 func (r *reactor) teardown(quiet bool) {
+	r.closePipes()
 	if r.ring != nil {
 		if r.br != nil {
 			r.ring.FreeBufRing(r.br)
@@ -293,8 +299,15 @@ func (r *reactor) handle(cqe *ring.CQE) {
 		}
 	case opWake:
 		r.waking = false
-		if !r.s.stopping.Load() {
+		// Stopping, connections with a handler running still need their
+		// Resumes; quiesce cancels the read at the very end.
+		if !r.s.stopping.Load() || r.open > 0 {
 			r.armWake()
+		}
+		r.takeResumes()
+	case opSplice:
+		if c := r.lookup(fd, gen); c != nil {
+			r.onSplice(c, cqe)
 		}
 	}
 }
@@ -434,6 +447,10 @@ func (r *reactor) expire() {
 			r.setDue(c, c.due)
 			continue
 		}
+		if c.sess.Working() {
+			r.setDue(c, r.now+int64(r.s.cfg.IdleTimeout)) // a handler owes the response: not idle
+			continue
+		}
 		switch {
 		case c.lingering:
 		case len(c.in) > 0 && c.sess.InHead():
@@ -468,6 +485,9 @@ func (r *reactor) drain() {
 			continue
 		}
 		c.sess.Drain()
+		if c.sess.InFlight() {
+			continue // its handler is running; the response will close
+		}
 		if c.sending || len(c.out) > 0 {
 			c.closing = true // after its output
 			continue
@@ -524,12 +544,12 @@ func (r *reactor) quiesce() bool {
 				r.waking = false
 			case opAccept:
 				r.accepting = r.accepting && more
-			case opRecv, opSend:
+			case opRecv, opSend, opSplice:
 				if c := r.lookup(fd, gen); c != nil {
 					if op == opRecv && !more {
 						c.recvArmed = false
 					}
-					if op == opSend {
+					if op != opRecv {
 						c.sending = false
 					}
 					r.finish(c)

@@ -104,6 +104,7 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		}
 	}
 	s := &Server{cfg: cfg, opts: o, done: make(chan struct{}), meter: models.NewMeter(o.loops + 1)}
+	s.cfg.ZeroCopy = k.Bool("zerocopy")
 
 	reuseport := k.Choice("accept") == "reuseport"
 	var lnfds []int
@@ -163,6 +164,7 @@ func (s *Server) closeWhenDone() {
 	s.running.Wait()
 	s.fdMu.Lock()
 	for _, r := range s.reactors {
+		r.resumes.Close() // no worker wakes a reactor whose eventfd is closed
 		if r.efd >= 0 {
 			unix.Close(r.efd)
 		}

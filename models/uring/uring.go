@@ -72,6 +72,8 @@ func init() {
 				Doc: "pending output above which a connection's receive is cancelled until it drains"},
 			{Name: "loop_max_conns", Kind: models.KnobInt, Default: "0", Min: 0, Max: 10_000_000,
 				Doc: "most connections one reactor holds (0: no limit); max_conns bounds the whole server"},
+			{Name: "zerocopy", Kind: models.KnobBool, Default: "off",
+				Doc: "files (app static) are spliced from the page cache to the socket through a pipe (IORING_OP_SPLICE), not copied through the output buffer"},
 		},
 		Variants: []models.Variant{
 			{Name: "reuseport-defer", Knobs: []string{"accept=reuseport", "taskrun=defer", "loops=2"}, Stress: true},

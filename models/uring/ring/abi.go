@@ -73,6 +73,7 @@ const (
 	OpWrite         = 23
 	OpSend          = 26
 	OpRecv          = 27
+	OpSplice        = 30
 	OpShutdown      = 34
 	OpMsgRing       = 40
 	OpSendZC        = 47

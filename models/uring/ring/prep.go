@@ -76,6 +76,17 @@ func (s *SQE) PrepSend(fd int, p unsafe.Pointer, n int, flags uint32) {
 	s.OpFlags = flags
 }
 
+// PrepSplice mirrors io_uring_prep_splice(3): move n bytes from fdIn at
+// offIn to fdOut at offOut, one of them a pipe, without a copy through user
+// memory (splice(2)). An offset of -1 (all ones) means none: a pipe's, or
+// the descriptor's own position.
+func (s *SQE) PrepSplice(fdIn int, offIn uint64, fdOut int, offOut uint64, n uint32, flags uint32) {
+	s.prepRW(OpSplice, fdOut, 0, n, offOut)
+	s.Addr = offIn // splice_off_in
+	s.FileIndex = uint32(fdIn)
+	s.OpFlags = flags // splice_flags
+}
+
 // PrepRead mirrors io_uring_prep_read(3). offset -1 (all ones) means the
 // file's current position, which is what a pipe or an eventfd wants.
 func (s *SQE) PrepRead(fd int, buf []byte, offset uint64) {
