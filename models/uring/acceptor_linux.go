@@ -119,7 +119,7 @@ func (a *acceptor) run(ready chan<- error) {
 		a.ring.CQAdvance(uint32(n))
 		a.publish(shard)
 	}
-	unix.Close(a.lnfd) // the ring's accept, if armed, ends with the ring
+	closeListener(a.lnfd, &a.c) // the ring's accept, if armed, ends with it
 	a.publish(shard)
 	a.ring.Close()
 	ring.Munmap(a.wakeBuf)

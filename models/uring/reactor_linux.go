@@ -86,7 +86,6 @@ type reactor struct {
 	load    atomic.Int64
 
 	outFree  [][]byte // free output buffers
-	outSlabs [][]byte // the mappings they come from
 	pipes    [][2]int // zerocopy=on: empty pipes for splicing files (offload_linux.go)
 	resumes  models.Inbox
 	draining bool
@@ -153,7 +152,11 @@ func (r *reactor) teardown(quiet bool) {
 	if !quiet {
 		return // better to leak the mappings than have the kernel write into reused memory
 	}
-	for _, m := range append(r.outSlabs, r.bufs, r.wakeBuf) {
+	for _, b := range r.outFree {
+		ring.Munmap(b[:cap(b)])
+	}
+	r.outFree = nil
+	for _, m := range [][]byte{r.bufs, r.wakeBuf} {
 		if m != nil {
 			ring.Munmap(m)
 		}
@@ -467,14 +470,14 @@ func (r *reactor) expire() {
 func (r *reactor) drain() {
 	r.draining = true
 	if r.lnfd >= 0 {
-		// Cancel the multishot accept, then close the listener: the ring
-		// holds its own reference to the socket until the accept ends.
+		closeListener(r.lnfd, &r.c)
+		// The accept has ended with the listener's shutdown; the cancel
+		// only makes sure of it.
 		if r.accepting {
 			sqe := r.getSQE()
 			sqe.PrepCancel64(pack(opAccept, 0, r.lnfd), 0)
 			sqe.SetData64(pack(opCancel, 0, 0))
 		}
-		unix.Close(r.lnfd)
 		r.lnfd = -1
 	}
 	if a := r.s.acceptor; a != nil {
@@ -500,7 +503,7 @@ func (r *reactor) drain() {
 func (r *reactor) closeAll() {
 	r.draining = true
 	if r.lnfd >= 0 {
-		unix.Close(r.lnfd)
+		closeListener(r.lnfd, &r.c)
 		r.lnfd = -1
 	}
 	r.accepting = false
@@ -563,30 +566,48 @@ func (r *reactor) quiesce() bool {
 
 // --- output buffers ------------------------------------------------------------
 
-// getOut returns an empty output buffer from the reactor's mapped pool. The
-// kernel reads it during a send, so it lives outside the Go heap.
+// getOut returns an empty output buffer from the reactor's pool. The
+// kernel reads it during a send, so it lives outside the Go heap: a mapping
+// of its own, so that one beyond the pool can be unmapped when it comes
+// back (slices of a shared mapping could only be dropped, and a burst of
+// busy connections would leave their memory mapped for good).
 func (r *reactor) getOut() []byte {
-	if len(r.outFree) == 0 {
-		const slab = 16
-		size := r.s.opts.sendBuffer
-		m, err := ring.Mmap(slab * size)
-		if err != nil {
-			return make([]byte, 0, size) // heap, pinned while sent (see send)
-		}
-		r.outSlabs = append(r.outSlabs, m)
-		for i := 0; i < slab; i++ {
-			r.outFree = append(r.outFree, m[i*size:i*size:(i+1)*size])
-		}
+	if n := len(r.outFree); n > 0 {
+		b := r.outFree[n-1]
+		r.outFree = r.outFree[:n-1]
+		return b
 	}
-	b := r.outFree[len(r.outFree)-1]
-	r.outFree = r.outFree[:len(r.outFree)-1]
-	return b
+	m, err := ring.Mmap(r.s.opts.sendBuffer)
+	if err != nil {
+		return make([]byte, 0, r.s.opts.sendBuffer) // heap, pinned while sent (see send)
+	}
+	return m[:0]
 }
 
-// putOut takes back a buffer from getOut; anything else (a buffer Serve
+// putOut takes back a buffer once no send of it is in flight: a mapped one
+// to the pool, or, past pooledOut, unmapped; anything else (a buffer Serve
 // grew onto the heap) is left to the garbage collector.
 func (r *reactor) putOut(b []byte, mapped bool) {
-	if mapped && len(r.outFree) < pooledOut {
-		r.outFree = append(r.outFree, b[:0])
+	if !mapped {
+		return
 	}
+	if len(r.outFree) < pooledOut {
+		r.outFree = append(r.outFree, b[:0])
+		return
+	}
+	ring.Munmap(b[:cap(b)])
+}
+
+// closeListener stops a listener at once, before the connections are
+// drained. Closing the descriptor alone would not: the ring holds its own
+// reference to the socket while a multishot accept is armed, and until a
+// cancel is processed (with SQPOLL, when the kernel thread gets to it) the
+// accept goes on taking connections from the queue. shutdown on a listening
+// socket stops it listening and resets the connections still queued, as a
+// close does for a core without a ring, and ends the armed accept.
+func closeListener(fd int, c *models.Counters) {
+	c[models.SysShutdown]++
+	unix.Shutdown(fd, unix.SHUT_RDWR)
+	c[models.SysClose]++
+	unix.Close(fd)
 }
