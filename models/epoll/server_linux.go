@@ -74,6 +74,9 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 	s.perLoop = k.Int("loop_max_conns")
 	var lnfds []int
 	var err error
+	if !models.RawWaitAllowed(&s.cfg, k.Choice("accept") == "acceptor") {
+		s.rawWaitMs = 0
+	}
 	reuseport := k.Choice("accept") == "reuseport"
 	if reuseport {
 		lnfds, s.addr, err = sock.ListenGroup(addr, n)

@@ -88,6 +88,9 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		highWater:  k.Int("write_high_water"),
 		perLoop:    k.Int("loop_max_conns"),
 	}
+	if !models.RawWaitAllowed(&cfg, k.Choice("accept") == "acceptor") {
+		o.rawWait = 0
+	}
 	if o.loops == 0 {
 		o.loops = affinity.Count()
 	}
