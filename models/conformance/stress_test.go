@@ -197,14 +197,22 @@ func TestStressSlowClients(t *testing.T) {
 			quiet = append(quiet, load())
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
+			// Slow clients arrive at their own times, not in lockstep:
+			// started over one header timeout, each then lives a header
+			// timeout, is closed and comes back, so that about a thousand
+			// are connected at any moment and the server closes and
+			// accepts them at an even pace, as it would in the wild
+			// (in lockstep, a thousand closes and accepts at once would
+			// be a connection storm, another test's business).
 			for j := 0; j < slow; j++ {
 				wg.Add(1)
+				phase := time.Duration(j) * headerTimeout / slow
 				go func() {
 					defer wg.Done()
-					slowClient(child.Addr, headerTimeout, stop, &closes, &onTime)
+					slowClient(child.Addr, phase, headerTimeout, stop, &closes, &onTime)
 				}()
 			}
-			time.Sleep(500 * time.Millisecond) // all connected and trickling
+			time.Sleep(headerTimeout + 500*time.Millisecond) // all connected and trickling
 			loud = append(loud, load())
 			close(stop)
 			wg.Wait()
@@ -225,8 +233,13 @@ func TestStressSlowClients(t *testing.T) {
 // slowClient sends a request head one byte a second until stop, dialling
 // again each time the server closes it, and counts the closes and those that
 // came at the header timeout after the first byte.
-func slowClient(addr string, timeout time.Duration, stop <-chan struct{}, closes, onTime *atomic.Int64) {
+func slowClient(addr string, phase, timeout time.Duration, stop <-chan struct{}, closes, onTime *atomic.Int64) {
 	head := []byte("GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Slow: " + strings.Repeat("s", 100))
+	select {
+	case <-time.After(phase):
+	case <-stop:
+		return
+	}
 	for {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
