@@ -82,14 +82,19 @@ charts: build
 
 # Every shipped experiment run again into results/reference/<name>/, each
 # replacing the run that was there (git keeps the old one; an interrupted
-# one is finished with bin/iolab run --resume DIR). About an hour on two
-# cores: run it on a quiet machine. EXPERIMENTS=experiments/sqpoll.yaml
-# runs only that one.
+# one is finished with bin/iolab run --resume DIR). About an hour and a
+# half on two cores: run it on a quiet machine. EXPERIMENTS=experiments/sqpoll.yaml
+# runs only that one. ssh.yaml is a template that names hosts you must fill
+# in, so it is not part of the reference. An experiment this machine cannot
+# run (netns-netem.yaml without sch_netem) does not stop the others: the
+# list of those that failed comes at the end, and the exit status says so.
+REFERENCE_SKIP ?= experiments/ssh.yaml
 reference: build
-	@for f in $(EXPERIMENTS); do bin/iolab run --dry-run "$$f" | head -n 1; done
-	@set -e; for f in $(EXPERIMENTS); do \
-	  bin/iolab run --dir "$(REFERENCE_DIR)/$$(basename "$$f" .yaml)" --replace "$$f"; \
-	done
+	@for f in $(filter-out $(REFERENCE_SKIP),$(EXPERIMENTS)); do bin/iolab run --dry-run "$$f" | head -n 1; done
+	@failed=; for f in $(filter-out $(REFERENCE_SKIP),$(EXPERIMENTS)); do \
+	  bin/iolab run --dir "$(REFERENCE_DIR)/$$(basename "$$f" .yaml)" --replace "$$f" || failed="$$failed $$f"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make reference: failed:$$failed" >&2; exit 1; fi
 
 clean:
 	rm -rf bin

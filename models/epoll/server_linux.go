@@ -34,6 +34,7 @@ type Server struct {
 	perLoop    int          // connections a loop may hold (0: no limit)
 	open       atomic.Int64 // connections open in all loops, for max_conns
 
+	lnfds    []int // an SO_REUSEPORT group, stopped at once by a graceful stop (sock.StopListening)
 	stopping atomic.Bool
 	force    atomic.Bool
 	stopOnce sync.Once
@@ -87,6 +88,9 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if reuseport {
+		s.lnfds = lnfds // one shared listener closes before loops drain already
 	}
 	fail := func(err error) (models.Core, error) {
 		for _, fd := range lnfds {
@@ -170,6 +174,12 @@ func (s *Server) fail(err error) {
 
 func (s *Server) beginStop() {
 	s.stopOnce.Do(func() {
+		// A failure stops by force, and its listeners may be closed
+		// already; otherwise they are all open, since the loops close
+		// theirs only once stopping is set.
+		if !s.force.Load() {
+			sock.StopListening(s.lnfds)
+		}
 		s.stopping.Store(true)
 		s.wakeAll()
 	})
@@ -190,9 +200,9 @@ func (s *Server) wakeAll() {
 	}
 }
 
-// Stop implements models.Core: the listeners close first (each loop closes
-// its own on waking, so no descriptor is closed under a thread using it),
-// then each loop closes its idle connections, lets the others finish the
+// Stop implements models.Core: the listeners stop first (a reuseport
+// group all at once, sock.StopListening; each loop closes its own
+// descriptor on waking, so none is closed under a thread using it), then each loop closes its idle connections, lets the others finish the
 // output they owe, and exits when it has none left.
 func (s *Server) Stop(ctx context.Context) error {
 	s.beginStop()

@@ -357,7 +357,9 @@ func (r *reactor) onAccept(cqe *ring.CQE) {
 		r.backoff = min(max(2*r.backoff, int64(10*time.Millisecond)), int64(time.Second))
 		r.acceptPause = r.now + r.backoff
 	}
-	if !r.accepting && r.lnfd >= 0 && !r.draining && r.acceptPause == 0 {
+	// -EINVAL: the listener has stopped listening (a graceful stop shut
+	// it down and this reactor has not seen the stop yet).
+	if !r.accepting && r.lnfd >= 0 && !r.draining && r.acceptPause == 0 && cqe.Res != -int32(unix.EINVAL) {
 		r.c[models.Rearms]++
 		r.armAccept()
 	}

@@ -36,6 +36,7 @@ type Server struct {
 	opts     options
 	open     atomic.Int64 // connections open in all reactors, for max_conns
 
+	lnfds    []int // an SO_REUSEPORT group, stopped at once by a graceful stop (sock.StopListening)
 	stopping atomic.Bool
 	force    atomic.Bool
 	stopOnce sync.Once
@@ -121,6 +122,9 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if reuseport {
+		s.lnfds = lnfds // one shared listener closes before loops drain already
 	}
 
 	// Each ring is made on the thread that will use it (SINGLE_ISSUER
@@ -209,6 +213,12 @@ func (s *Server) fail(err error) {
 
 func (s *Server) beginStop() {
 	s.stopOnce.Do(func() {
+		// A failure stops by force, and its listeners may be closed
+		// already; otherwise they are all open, since the loops close
+		// theirs only once stopping is set.
+		if !s.force.Load() {
+			sock.StopListening(s.lnfds)
+		}
 		s.stopping.Store(true)
 		s.wakeAll()
 	})
@@ -231,8 +241,10 @@ func (s *Server) wakeAll() {
 }
 
 // Stop implements models.Core, as the package comment of models says: the
-// listeners close first (each reactor cancels its accept and closes its own
-// listener; in acceptor mode the acceptor does, before reactors drain), then
+// listeners stop first (a reuseport group all at once, sock.StopListening,
+// then each reactor cancels its accept and closes its own descriptor; in
+// acceptor mode the acceptor closes the one listener before reactors
+// drain), then
 // every connection closes once it has sent what it owes.
 func (s *Server) Stop(ctx context.Context) error {
 	s.beginStop()

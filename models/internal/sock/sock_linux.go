@@ -88,6 +88,23 @@ func ListenGroup(addr string, n int) ([]int, *net.TCPAddr, error) {
 	return fds, bound, nil
 }
 
+// StopListening stops every listener of a group at once, from whichever
+// goroutine begins a graceful stop, before any loop drains its
+// connections. Each loop closing its own listener when it wakes is not
+// enough: an SO_REUSEPORT group hands new connections to the listeners
+// still open, so a client whose connection one loop has already drained
+// reconnects to a loop that has not yet woken, and is accepted after the
+// stop began. shutdown on a listening socket stops it listening, resets the
+// connections still queued and ends an accept (io_uring's armed multishot
+// accept too); the descriptors stay open for their loops to close, so no
+// number is reused under them. Errors are ignored: a listener already shut
+// down is what the caller wants.
+func StopListening(fds []int) {
+	for _, fd := range fds {
+		unix.Shutdown(fd, unix.SHUT_RDWR)
+	}
+}
+
 // SetNoDelay turns off Nagle's algorithm, as package net does by default: a
 // batch of responses is one write and must leave at once.
 func SetNoDelay(fd int) error {
