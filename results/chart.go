@@ -23,12 +23,16 @@ import (
 const (
 	KindRank        = "rank"         // requests/s per row, best first
 	KindConnections = "rps-by-conns" // requests/s against connections, a line per row
-	KindCPU         = "cpu"          // server CPU-µs per request per row, lowest first
-	KindLatency     = "latency"      // latency percentiles, a line per row
-	KindSyscalls    = "syscalls"     // syscalls per request per row
-	KindCQEs        = "cqes"         // CQEs per io_uring_enter per row
-	KindHeatCPU     = "heat-cpu"     // server CPU-µs per request over two swept knobs, one row
-	KindHeatRPS     = "heat-rps"     // requests/s over two swept knobs, one row
+	// Against the pipeline depth, a line per row.
+	KindRPSByDepth      = "rps-by-depth"
+	KindCPUByDepth      = "cpu-by-depth"
+	KindSyscallsByDepth = "syscalls-by-depth"
+	KindCPU             = "cpu"      // server CPU-µs per request per row, lowest first
+	KindLatency         = "latency"  // latency percentiles, a line per row
+	KindSyscalls        = "syscalls" // syscalls per request per row
+	KindCQEs            = "cqes"     // CQEs per io_uring_enter per row
+	KindHeatCPU         = "heat-cpu" // server CPU-µs per request over two swept knobs, one row
+	KindHeatRPS         = "heat-rps" // requests/s over two swept knobs, one row
 )
 
 // Chart is one chart of a run, laid out and ready to draw.

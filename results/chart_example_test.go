@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -256,6 +257,54 @@ func ExampleHeatmapChart() {
 	// Output:
 	// heat-cpu-plaintext-c256-p1-uring-cqe_batch-x-buf_entries
 	// heat-rps-plaintext-c256-p1-uring-cqe_batch-x-buf_entries
+}
+
+// exampleDepths is the three cores at four pipeline depths, three repeats
+// each: a request's share of the syscalls falls with the depth.
+func exampleDepths() []results.Cell {
+	type row struct {
+		name          string
+		rps, cpu, sys float64 // at depth 1
+	}
+	rows := []row{{"netstd", 90e3, 9.5, 3.1}, {"epoll", 120e3, 7.0, 2.0}, {"uring", 130e3, 6.6, 1.1}}
+	var cells []results.Cell
+	order := 0
+	for rep := 1; rep <= 3; rep++ {
+		index := 0
+		drift := 1 + 0.02*float64(rep-2)
+		for _, depth := range []int{1, 4, 16, 64} {
+			for _, r := range rows {
+				sweep := map[string]string{"pipeline": strconv.Itoa(depth)}
+				share := 1 / math.Sqrt(float64(depth)) // what a request still pays of a batch's cost
+				cells = append(cells, results.Cell{
+					Experiment: "depths", Key: results.MakeKey(r.name, sweep), Index: index, Order: order, Repeat: rep,
+					Row: r.name, Model: r.name, Sweep: sweep, Test: "plaintext", Connections: 256, Pipeline: depth,
+					Status: results.StatusOK, Seconds: 5, RPS: r.rps / share * drift,
+					ServerCPUUsPerReq: r.cpu * share * drift, SyscallsPerReq: r.sys / float64(depth)})
+				index++
+				order++
+			}
+		}
+	}
+	return cells
+}
+
+// ExampleDepthCharts draws lesson 6's pictures: requests/s, CPU and
+// syscalls per request against the pipeline depth.
+func ExampleDepthCharts() {
+	charts, err := results.DepthCharts(exampleDepths(), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, c := range charts {
+		fmt.Println(c.Name)
+		checkGolden(c)
+	}
+	// Output:
+	// rps-by-depth-plaintext-c256
+	// cpu-by-depth-plaintext-c256
+	// syscalls-by-depth-plaintext-c256
 }
 
 // ExampleCharts lists what a run's charts are called: kind, test, then

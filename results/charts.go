@@ -24,6 +24,8 @@ import (
 //     have them, CQEs per io_uring_enter;
 //   - when connections is swept, requests/s against connections for each
 //     combination of the other sweep values;
+//   - when pipeline is swept over three depths or more, requests/s, server
+//     CPU-µs per request and syscalls per request against the depth;
 //   - for each pair of swept knobs, each row and each combination of the
 //     other sweep values, heat maps of server CPU-µs per request and of
 //     requests/s.
@@ -47,7 +49,12 @@ func Charts(cells []Cell) ([]*Chart, error) {
 		add(rankChart(g, colors))
 	}
 	for _, g := range groupPoints(pts, "connections") {
-		add(connectionsChart(g, colors))
+		add(lineChart(g, colors, connectionsLine))
+	}
+	for _, spec := range depthLines {
+		for _, g := range groupPoints(pts, "pipeline") {
+			add(lineChart(g, colors, spec))
+		}
 	}
 	for _, kind := range []func(group, Colors) (*Chart, error){cpuChart, latencyChart, syscallsChart, cqesChart} {
 		for _, g := range places {
@@ -139,7 +146,27 @@ func CQEsChart(cells []Cell, colors Colors) (*Chart, error) {
 // combination of the other sweep values; it returns nil with fewer than
 // two connection counts.
 func ConnectionsChart(cells []Cell, colors Colors) (*Chart, error) {
-	return connectionsChart(oneGroup(cells, colors))
+	g, colors := oneGroup(cells, colors)
+	return lineChart(g, colors, connectionsLine)
+}
+
+// DepthCharts draws requests/s, server CPU-µs per request and syscalls
+// per request against the pipeline depth, a line per row. cells are one
+// combination of the other sweep values; it returns none with fewer than
+// three depths.
+func DepthCharts(cells []Cell, colors Colors) ([]*Chart, error) {
+	g, colors := oneGroup(cells, colors)
+	var charts []*Chart
+	var errs []error
+	for _, spec := range depthLines {
+		c, err := lineChart(g, colors, spec)
+		if err != nil {
+			errs = append(errs, err)
+		} else if c != nil {
+			charts = append(charts, c)
+		}
+	}
+	return charts, errors.Join(errs...)
 }
 
 // LatencyChart draws the latency percentiles of each row on a log scale,
@@ -501,49 +528,111 @@ func absent(pts []point, ss []series) string {
 	return "\nnot measured: " + strings.Join(missing, ", ")
 }
 
-func connectionsChart(g group, colors Colors) (*Chart, error) {
-	rps := func(c *Cell) float64 { return c.RPS }
-	conns := map[float64]bool{}
+// lineSpec is one line chart over a swept load parameter: a line per row,
+// the parameter on the x axis, a measure of the cells on the y axis.
+type lineSpec struct {
+	kind    string
+	dim     string // the swept parameter on the x axis: connections or pipeline
+	x       func(*point) int
+	y       func(*Cell) float64
+	title   string // the chart's first line
+	ylabel  string
+	xlabel  string
+	minXs   int  // fewer distinct x values than this draw no chart
+	logX    bool // a log x axis when the values grow by factors
+	logY    bool // a log y axis when the values fall by factors (and none is zero)
+	measure bool // rows without the measure (external servers' syscalls) are left out
+}
+
+var (
+	connectionsLine = lineSpec{kind: KindConnections, dim: "connections", xlabel: "connections", x: func(p *point) int { return p.conns },
+		y: func(c *Cell) float64 { return c.RPS }, title: "Requests per second by connections (higher is better)",
+		ylabel: "requests/s", minXs: 2, logX: true}
+	depthLabel = "pipeline depth (requests a connection sends per batch)"
+	// The by-depth lines tell lesson 6's story in one picture each: how
+	// a request's share of the syscalls, and of the CPU, falls as more of
+	// them share a read and a write. A depth sweep of two values is two
+	// bars of the per-point charts already, so it takes three.
+	depthLines = []lineSpec{
+		{kind: KindRPSByDepth, dim: "pipeline", xlabel: depthLabel, x: func(p *point) int { return p.pipeline },
+			y: func(c *Cell) float64 { return c.RPS }, title: "Requests per second by pipeline depth (higher is better)",
+			ylabel: "requests/s", minXs: 3, logX: true},
+		{kind: KindCPUByDepth, dim: "pipeline", xlabel: depthLabel, x: func(p *point) int { return p.pipeline },
+			y: func(c *Cell) float64 { return c.ServerCPUUsPerReq }, title: "Server CPU time per request by pipeline depth (lower is better)",
+			ylabel: "CPU-µs/req", minXs: 3, logX: true},
+		{kind: KindSyscallsByDepth, dim: "pipeline", xlabel: depthLabel, x: func(p *point) int { return p.pipeline },
+			y: func(c *Cell) float64 { return c.SyscallsPerReq }, title: "Syscalls per request by pipeline depth (lower is better)",
+			ylabel: "syscalls/req", minXs: 3, logX: true, logY: true, measure: true},
+	}
+)
+
+// yRange is the lowest and highest value the series draw, error bars
+// included.
+func yRange(ss []series) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, s := range ss {
+		for i, xy := range s.xys {
+			l, h := xy.Y, xy.Y
+			if i < len(s.errs) {
+				l, h = l-s.errs[i].Low, h+s.errs[i].High
+			}
+			lo, hi = math.Min(lo, l), math.Max(hi, h)
+		}
+	}
+	return lo, hi
+}
+
+// lineChart draws spec over one group of points (those that differ only in
+// spec.dim). It returns nil when the group has too few values of dim.
+func lineChart(g group, colors Colors, spec lineSpec) (*Chart, error) {
+	xsSeen := map[float64]bool{}
 	var ss []series
 	for _, pts := range groupRows(g.pts) {
-		sort.SliceStable(pts, func(i, j int) bool { return pts[i].conns < pts[j].conns })
+		sort.SliceStable(pts, func(i, j int) bool { return spec.x(&pts[i]) < spec.x(&pts[j]) })
 		s := series{row: pts[0].Row, name: pts[0].name()}
-		for _, p := range pts {
-			med, lo, hi := p.median(rps)
-			if !finite(med) || p.conns <= 0 {
+		for i := range pts {
+			p := &pts[i]
+			med, lo, hi := p.median(spec.y)
+			if !finite(med) || spec.x(p) <= 0 || spec.measure && med <= 0 {
 				continue
 			}
-			x := float64(p.conns)
-			conns[x] = true
+			x := float64(spec.x(p))
+			xsSeen[x] = true
 			s.xys = append(s.xys, plotter.XY{X: x, Y: med})
 			s.errs = append(s.errs, struct{ Low, High float64 }{med - lo, hi - med})
 		}
 		ss = append(ss, s)
 	}
-	if len(conns) < 2 {
+	if len(xsSeen) < spec.minXs {
 		return nil, nil
 	}
 	var xs []float64
-	for x := range conns {
+	for x := range xsSeen {
 		xs = append(xs, x)
 	}
 	sort.Float64s(xs)
 	at := g.first()
-	title := "Requests per second by connections (higher is better)\n" + at.placeTitle("connections")
-	p := newPlot(title, "connections"+absent(g.pts, ss), "requests/s, "+medianOf(g.pts)+"; bars: min..max")
+	title := spec.title + "\n" + at.placeTitle(spec.dim)
+	p := newPlot(title, spec.xlabel+absent(g.pts, ss), spec.ylabel+", "+medianOf(g.pts)+"; bars: min..max")
 	p.Add(gridLines(false))
 	if err := addSeries(p, ss, colors, false); err != nil {
-		return nil, fmt.Errorf("connections chart %s: %w", at.placeName("connections"), err)
+		return nil, fmt.Errorf("%s chart %s: %w", spec.kind, at.placeName(spec.dim), err)
 	}
-	// Connection counts usually grow by factors (16, 64, 256), which a log
-	// axis spaces evenly.
-	if xs[0] > 0 && xs[len(xs)-1]/xs[0] >= 4 {
+	// Connection counts and depths usually grow by factors (16, 64, 256;
+	// 1, 4, 16, 64), which a log axis spaces evenly.
+	if spec.logX && xs[0] > 0 && xs[len(xs)-1]/xs[0] >= 4 {
 		p.X.Scale = plot.LogScale{}
 	}
 	p.X.Tick.Marker = constTicks(xs)
-	p.Y.Min = 0
-	return &Chart{Kind: KindConnections, Name: KindConnections + "-" + at.placeName("connections"),
-		Title: firstLine(title) + ", " + at.placeTitle("connections"), Plot: p, Width: chartWidth, Height: 4.5 * vg.Inch}, nil
+	// Syscalls per request fall by the depth's factor; on a linear axis
+	// every depth past the second sits on the floor.
+	if lo, hi := yRange(ss); spec.logY && lo > 0 && hi/lo >= 10 {
+		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	} else {
+		p.Y.Min = 0
+	}
+	return &Chart{Kind: spec.kind, Name: spec.kind + "-" + at.placeName(spec.dim),
+		Title: firstLine(title) + ", " + at.placeTitle(spec.dim), Plot: p, Width: chartWidth, Height: 4.5 * vg.Inch}, nil
 }
 
 func latencyChart(g group, colors Colors) (*Chart, error) {

@@ -112,6 +112,9 @@ func (l limitView) String() string {
 var chartSections = []struct{ kind, title, doc string }{
 	{KindRank, "Requests per second, ranked", "Each row's median requests per second over its repeats, best first, with its share of the best. A row that did not measure is an empty bar that says why."},
 	{KindConnections, "Requests per second by connections", "A line per row; the bars span the slowest to the fastest repeat."},
+	{KindRPSByDepth, "Requests per second by pipeline depth", "A line per row; the bars span the slowest to the fastest repeat."},
+	{KindCPUByDepth, "Server CPU per request by pipeline depth", "What deeper pipelines save each request: the cost of a syscall shared by more requests. A line per row."},
+	{KindSyscallsByDepth, "Syscalls per request by pipeline depth", "A line per row; rows without the counters (external servers) are left out."},
 	{KindCPU, "Server CPU per request", "The server's CPU time (user + system) per request, cheapest first, as a multiple of the cheapest. It still ranks rows when the load generator, not the server, limits requests per second."},
 	{KindLatency, "Latency percentiles", "Median of each percentile over the repeats, on a log scale."},
 	{KindSyscalls, "Syscalls per request", "Syscalls the server made per request, as its counters report them. Rows without the counters (external servers) are left out."},
