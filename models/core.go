@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -103,14 +104,17 @@ type Config struct {
 
 // RawWaitAllowed reports whether a core's loops may wait without the Go
 // runtime's syscall bookkeeping (the raw_wait knob of epoll and uring). A
-// loop in such a wait keeps its P, and with one P per loop nothing else
-// gets one until sysmon preempts a loop, up to 10 ms later. That is harmless
-// where the loops are all there is, and a stall where other goroutines of
-// the core carry requests: an acceptor thread handing connections over, or
-// handlers offloaded to the worker pool (measured: p99 of 10 ms beside
-// slow clients with epoll's acceptor, against 0.26 ms with reuseport).
-func RawWaitAllowed(cfg *Config, acceptor bool) bool {
-	return !acceptor && cfg.Offload == nil
+// loop in such a wait keeps its P, and nothing else gets that P until the
+// wait ends or sysmon takes it, up to 10 ms later. That is harmless where
+// each loop has a P of its own and the loops are all there is, and a stall
+// where other goroutines of the core carry requests: an acceptor thread
+// handing connections over, handlers offloaded to the worker pool
+// (measured: p99 of 10 ms beside slow clients with epoll's acceptor,
+// against 0.26 ms with reuseport), or loops beyond GOMAXPROCS, which wait
+// for the P a waiting loop holds (measured under connection churn, two
+// reuseport loops on one CPU: half the requests per second of one loop).
+func RawWaitAllowed(cfg *Config, acceptor bool, loops int) bool {
+	return !acceptor && cfg.Offload == nil && loops <= runtime.GOMAXPROCS(0)
 }
 
 // CommonKnobs are the knobs every model takes: timeouts and request limits,

@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,30 @@ func TestMeter(t *testing.T) {
 	}
 	if st := m.Stats(); st.Get(Requests) != 3000 || st.Get(Status2xx) != 3000 {
 		t.Fatalf("stats %d %d", st.Get(Requests), st.Get(Status2xx))
+	}
+}
+
+// A raw wait keeps its P: only loops that each have one, with nothing else
+// carrying requests, may wait that way.
+func TestRawWaitAllowed(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	inline := Config{}
+	offload := Config{Offload: &Pool{}}
+	for _, c := range []struct {
+		name     string
+		cfg      *Config
+		acceptor bool
+		loops    int
+		want     bool
+	}{
+		{"reuseport loops, one P each", &inline, false, 2, true},
+		{"fewer loops than Ps", &inline, false, 1, true},
+		{"more loops than Ps", &inline, false, 3, false},
+		{"beside an acceptor", &inline, true, 1, false},
+		{"beside offloaded handlers", &offload, false, 1, false},
+	} {
+		if got := RawWaitAllowed(c.cfg, c.acceptor, c.loops); got != c.want {
+			t.Errorf("%s: RawWaitAllowed = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

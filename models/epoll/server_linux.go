@@ -75,7 +75,7 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 	s.perLoop = k.Int("loop_max_conns")
 	var lnfds []int
 	var err error
-	if !models.RawWaitAllowed(&s.cfg, k.Choice("accept") == "acceptor") {
+	if !models.RawWaitAllowed(&s.cfg, k.Choice("accept") == "acceptor", n) {
 		s.rawWaitMs = 0
 	}
 	reuseport := k.Choice("accept") == "reuseport"

@@ -89,11 +89,11 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		highWater:  k.Int("write_high_water"),
 		perLoop:    k.Int("loop_max_conns"),
 	}
-	if !models.RawWaitAllowed(&cfg, k.Choice("accept") == "acceptor") {
-		o.rawWait = 0
-	}
 	if o.loops == 0 {
 		o.loops = affinity.Count()
+	}
+	if !models.RawWaitAllowed(&cfg, k.Choice("accept") == "acceptor", o.loops) {
+		o.rawWait = 0
 	}
 	switch k.Choice("taskrun") {
 	case "coop":
