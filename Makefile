@@ -52,7 +52,7 @@ fuzz:
 # and says so. Each core's figures are the "figures:" lines of the log.
 stress:
 	@IOLAB_STRESS=1 $(GO) test -count=1 -v -timeout 60m -run 'Stress' ./models/conformance/ >stress.log 2>&1; \
-	  status=$$?; grep -E 'figures:|NOTE:|FAIL|^ok|^PASS' stress.log; exit $$status
+	  status=$$?; grep -E '_test\.go:[0-9]+:|^(--- |)FAIL|^ok|^PASS' stress.log; exit $$status
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
