@@ -36,7 +36,7 @@ type Ring struct {
 	waitArg getEventsArg
 
 	// Counters for the owner: io_uring_enter calls, SQEs handed to the
-	// kernel, and SQPOLL thread wake-ups.
+	// kernel (each once, when published), and SQPOLL thread wake-ups.
 	Enters, Submitted, Wakeups uint64
 
 	// RawWait is the longest wait for completions made without the Go
@@ -147,9 +147,14 @@ func (r *Ring) SQReady() uint32 { return r.sqeTail - atomic.LoadUint32(r.sqHead)
 
 // flushSQ publishes the SQEs handed out since the last flush by storing the
 // tail (release), and returns how many the kernel has yet to consume. It is
-// liburing's __io_uring_flush_sq.
+// liburing's __io_uring_flush_sq. Submitted counts each SQE here, once:
+// with SQPOLL the ones still waiting for the kernel thread are pending
+// again at the next call, and counting pending SQEs (or what an enter
+// returns, which with SQPOLL is what it was asked to submit) counted them
+// again on every pass.
 func (r *Ring) flushSQ() uint32 {
 	if tail := r.sqeTail; r.sqeHead != tail {
+		r.Submitted += uint64(tail - r.sqeHead)
 		r.sqeHead = tail
 		atomic.StoreUint32(r.sqTail, tail)
 	}
@@ -189,7 +194,6 @@ func (r *Ring) SubmitAndWaitTimeout(waitNr uint32, timeout time.Duration) (int, 
 			flags |= EnterSQWakeup
 			r.Wakeups++
 		} else if waitNr == 0 && !r.cqNeedsFlush() {
-			r.Submitted += uint64(pending)
 			return int(pending), nil // nothing to enter the kernel for
 		}
 	}
@@ -206,11 +210,7 @@ func (r *Ring) SubmitAndWaitTimeout(waitNr uint32, timeout time.Duration) (int, 
 		arg = &r.waitArg
 		flags |= EnterExtArg
 	}
-	n, err := r.enter(toSubmit, waitNr, flags, arg, waitNr > 0 && timeout >= 0 && timeout <= r.RawWait)
-	if n > 0 {
-		r.Submitted += uint64(n)
-	}
-	return n, err
+	return r.enter(toSubmit, waitNr, flags, arg, waitNr > 0 && timeout >= 0 && timeout <= r.RawWait)
 }
 
 // cqNeedsEnter reports whether completions can only be had by entering the

@@ -507,6 +507,16 @@ func TestSQPoll(t *testing.T) {
 	if r.Wakeups == 0 {
 		t.Fatal("the sleeping SQ thread was never woken")
 	}
+	// Submits while the thread has not yet taken an SQE count it once.
+	before := r.Submitted
+	sqe(t, r).PrepNop()
+	for range 5 {
+		r.Submit()
+	}
+	wait(t, r, 1)
+	if got := r.Submitted - before; got != 1 {
+		t.Fatalf("one SQE counted %d times as submitted", got)
+	}
 }
 
 // TestDeferTaskrun: with DEFER_TASKRUN completions are posted only when the
