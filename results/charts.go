@@ -548,7 +548,7 @@ var (
 	connectionsLine = lineSpec{kind: KindConnections, dim: "connections", xlabel: "connections", x: func(p *point) int { return p.conns },
 		y: func(c *Cell) float64 { return c.RPS }, title: "Requests per second by connections (higher is better)",
 		ylabel: "requests/s", minXs: 2, logX: true}
-	depthLabel = "pipeline depth (requests a connection sends per batch)"
+	depthLabel = "pipeline depth (requests per batch)"
 	// The by-depth lines tell lesson 6's story in one picture each: how
 	// a request's share of the syscalls, and of the CPU, falls as more of
 	// them share a read and a write. A depth sweep of two values is two
@@ -613,9 +613,20 @@ func lineChart(g group, colors Colors, spec lineSpec) (*Chart, error) {
 	sort.Float64s(xs)
 	at := g.first()
 	title := spec.title + "\n" + at.placeTitle(spec.dim)
-	p := newPlot(title, spec.xlabel+absent(g.pts, ss), spec.ylabel+", "+medianOf(g.pts)+"; bars: min..max")
+	// Syscalls per request fall by the depth's factor; on a linear axis
+	// every depth past the second sits on the floor.
+	lo, hi := yRange(ss)
+	logY := spec.logY && lo > 0 && hi/lo >= 10
+	xlabel, ylabel := spec.xlabel, spec.ylabel+", "+medianOf(g.pts)+"; bars: min..max"
+	if logY {
+		// gonum/plot makes room for the y label around the linear middle
+		// of the range, near the top of a log axis: a long one would
+		// squash the plot, so what it says beside the unit goes below.
+		xlabel, ylabel = xlabel+"; "+medianOf(g.pts)+", bars: min..max", spec.ylabel
+	}
+	p := newPlot(title, xlabel+absent(g.pts, ss), ylabel)
 	p.Add(gridLines(false))
-	if err := addSeries(p, ss, colors, false); err != nil {
+	if err := addSeries(p, ss, colors, logY); err != nil {
 		return nil, fmt.Errorf("%s chart %s: %w", spec.kind, at.placeName(spec.dim), err)
 	}
 	// Connection counts and depths usually grow by factors (16, 64, 256;
@@ -624,10 +635,9 @@ func lineChart(g group, colors Colors, spec lineSpec) (*Chart, error) {
 		p.X.Scale = plot.LogScale{}
 	}
 	p.X.Tick.Marker = constTicks(xs)
-	// Syscalls per request fall by the depth's factor; on a linear axis
-	// every depth past the second sits on the floor.
-	if lo, hi := yRange(ss); spec.logY && lo > 0 && hi/lo >= 10 {
-		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	if logY {
+		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, logTicks{}
+		p.Y.Min, p.Y.Max = lo/1.25, hi*1.25
 	} else {
 		p.Y.Min = 0
 	}
