@@ -90,7 +90,7 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		return nil, err
 	}
 	if reuseport {
-		s.lnfds = lnfds // one shared listener closes before loops drain already
+		s.lnfds = lnfds // (the acceptor closes its one listener before the loops drain)
 	}
 	fail := func(err error) (models.Core, error) {
 		for _, fd := range lnfds {
@@ -202,8 +202,9 @@ func (s *Server) wakeAll() {
 
 // Stop implements models.Core: the listeners stop first (a reuseport
 // group all at once, sock.StopListening; each loop closes its own
-// descriptor on waking, so none is closed under a thread using it), then each loop closes its idle connections, lets the others finish the
-// output they owe, and exits when it has none left.
+// descriptor on waking, so none is closed under a thread using it), then
+// each loop closes its idle connections, lets the others finish the output
+// they owe, and exits when it has none left.
 func (s *Server) Stop(ctx context.Context) error {
 	s.beginStop()
 	var err error

@@ -124,7 +124,7 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		return nil, err
 	}
 	if reuseport {
-		s.lnfds = lnfds // one shared listener closes before loops drain already
+		s.lnfds = lnfds // (the acceptor closes its one listener before the loops drain)
 	}
 
 	// Each ring is made on the thread that will use it (SINGLE_ISSUER
