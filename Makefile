@@ -82,8 +82,8 @@ charts: build
 
 # Every shipped experiment run again into results/reference/<name>/, each
 # replacing the run that was there (git keeps the old one; an interrupted
-# one is finished with bin/iolab run --resume DIR). About an hour and a
-# half on two cores: run it on a quiet machine. EXPERIMENTS=experiments/sqpoll.yaml
+# one is finished with bin/iolab run --resume DIR). About 70 minutes on
+# two cores: run it on a quiet machine. EXPERIMENTS=experiments/sqpoll.yaml
 # runs only that one. ssh.yaml is a template that names hosts you must fill
 # in, so it is not part of the reference. An experiment this machine cannot
 # run (netns-netem.yaml without sch_netem) does not stop the others: the
