@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"iolab/models/app"
@@ -235,4 +236,46 @@ func Start(model string, a app.App, addr string, settings []string) (Core, error
 		return nil, err
 	}
 	return m.Start(addr, cfg)
+}
+
+// Ending is how a core ends, for the cores that end from any of several
+// goroutines (a Serve that fails, a Stop): once, with the error it ended on
+// (nil after a Stop). Its zero value is ready; the core's Done and Err
+// return its own.
+type Ending struct {
+	mu    sync.Mutex
+	done  chan struct{}
+	ended bool
+	err   error
+}
+
+func (e *Ending) ch() chan struct{} {
+	if e.done == nil {
+		e.done = make(chan struct{})
+	}
+	return e.done
+}
+
+// Done is closed once the core has ended.
+func (e *Ending) Done() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ch()
+}
+
+// Err is what the core ended on: nil while it runs, and after a Stop.
+func (e *Ending) Err() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}
+
+// Finish ends the core with err, unless it has ended already.
+func (e *Ending) Finish(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.ended {
+		e.ended, e.err = true, err
+		close(e.ch())
+	}
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
@@ -200,5 +201,26 @@ func TestRawWaitAllowed(t *testing.T) {
 		if got := RawWaitAllowed(c.cfg, c.acceptor, c.loops); got != c.want {
 			t.Errorf("%s: RawWaitAllowed = %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// A core ends once, with the first error, and Err says nothing before.
+func TestEnding(t *testing.T) {
+	var e Ending
+	done := e.Done()
+	if e.Err() != nil {
+		t.Fatal("an error before the end")
+	}
+	select {
+	case <-done:
+		t.Fatal("done before the end")
+	default:
+	}
+	first := errors.New("first")
+	e.Finish(first)
+	e.Finish(errors.New("second"))
+	<-done
+	if e.Err() != first {
+		t.Fatalf("ended on %v, want the first error", e.Err())
 	}
 }

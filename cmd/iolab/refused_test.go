@@ -129,18 +129,7 @@ repeat: 1
 		cmd.Process.Kill()
 		t.Fatal("iolab run did not finish")
 	}
-	runs, _ := filepath.Glob(filepath.Join(dir, "refused-*"))
-	if len(runs) != 1 {
-		t.Fatalf("run directories %v\n%s", runs, out)
-	}
-	d, err := results.Open(runs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	cells, err := d.Cells()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cells := cellsIn(t, filepath.Join(dir, "refused-*"))
 	seen := map[string]string{}
 	for _, c := range cells {
 		b, _ := json.Marshal(c)

@@ -177,18 +177,7 @@ warmup: 0s
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out) // failed cells are results, not a failed run
 	}
-	dirs, _ := filepath.Glob(filepath.Join(parent, "broken-*"))
-	if len(dirs) != 1 {
-		t.Fatalf("run directories: %v", dirs)
-	}
-	d, err := results.Open(dirs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	cells, err := d.Cells()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cells := cellsIn(t, filepath.Join(parent, "broken-*"))
 	byRow := map[string]results.Cell{}
 	for _, c := range cells {
 		byRow[c.Row] = c
@@ -305,14 +294,16 @@ func runCells(t *testing.T, src string) ([]results.Cell, string) {
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("iolab run did not end within 2 minutes:\n%s", out.String())
 	}
-	return cellsIn(t, root), out.String()
+	return cellsIn(t, filepath.Join(root, "*")), out.String()
 }
 
-func cellsIn(t *testing.T, root string) []results.Cell {
+// cellsIn reads the cells of the one run directory that pattern (a glob)
+// matches.
+func cellsIn(t *testing.T, pattern string) []results.Cell {
 	t.Helper()
-	dirs, _ := filepath.Glob(filepath.Join(root, "*"))
+	dirs, _ := filepath.Glob(pattern)
 	if len(dirs) != 1 {
-		t.Fatalf("%d run directories in %s", len(dirs), root)
+		t.Fatalf("%d run directories match %s: %v", len(dirs), pattern, dirs)
 	}
 	d, err := results.Open(dirs[0])
 	if err != nil {
@@ -485,7 +476,7 @@ func TestRunNetns(t *testing.T) {
 		t.Fatalf("iolab run: %v\n%s", err, out.String())
 	}
 	checkCleanedUp(t, "", cmd.Process.Pid)
-	cells := cellsIn(t, root)
+	cells := cellsIn(t, filepath.Join(root, "*"))
 	if len(cells) != 2 {
 		t.Fatalf("%d cells:\n%s", len(cells), out.String())
 	}
@@ -537,7 +528,7 @@ func TestRunNetnsInterrupted(t *testing.T) {
 		t.Fatalf("iolab run: %v; want it stopped before the end:\n%s", err, out.String())
 	}
 	checkCleanedUp(t, "", cmd.Process.Pid)
-	cells := cellsIn(t, root)
+	cells := cellsIn(t, filepath.Join(root, "*"))
 	if len(cells) != 1 || !cells[0].OK() {
 		t.Fatalf("%d cells (want the one in progress, finished): %+v\n%s", len(cells), cells, out.String())
 	}

@@ -130,6 +130,9 @@ var differences = map[string]map[string]difference{
 			"header_timeout), and answers a head cut short by it with 400; iolab closes silently"),
 		"stats": notRun("a peer counts what is seen from outside its server: connections, and requests that reach the handler; " +
 			"not the ones its parser rejects, statuses, bytes or syscalls"),
+		"graceful stop/pipelined burst": notRun("net/http's Shutdown closes a connection it finds idle between two pipelined " +
+			"requests at once, with the next ones unread: the kernel answers with a reset, which can discard responses the " +
+			"client has not read yet (here a response came cut short in about 1 run in 8)"),
 	},
 	"fasthttp": {
 		"connect":                        answers("fasthttp hands CONNECT to the handler; iolab refuses it with 501", 200),

@@ -67,9 +67,7 @@ type Server struct {
 	wg         sync.WaitGroup
 	shard      atomic.Uint32
 
-	done     chan struct{}
-	doneOnce sync.Once
-	err      error
+	end models.Ending
 }
 
 var _ models.Core = (*Server)(nil)
@@ -87,7 +85,6 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		readSize:   cfg.Knobs.Int("read_buffer"),
 		acceptDone: make(chan struct{}),
 		conns:      make(map[*conn]struct{}),
-		done:       make(chan struct{}),
 		forced:     make(chan struct{}),
 	}
 	s.cfg.ZeroCopy = cfg.Knobs.Bool("zerocopy")
@@ -108,18 +105,11 @@ func (s *Server) putBuf(b *buffer) {
 	}
 }
 
-func (s *Server) Addr() net.Addr        { return s.ln.Addr() }
-func (s *Server) Stats() models.Stats   { return s.meter.Stats() }
-func (s *Server) Done() <-chan struct{} { return s.done }
-func (s *Server) Err() error {
-	select {
-	case <-s.done:
-		return s.err
-	default:
-		return nil
-	}
-}
-func (s *Server) finish(err error)                      { s.doneOnce.Do(func() { s.err = err; close(s.done) }) }
+func (s *Server) Addr() net.Addr                        { return s.ln.Addr() }
+func (s *Server) Stats() models.Stats                   { return s.meter.Stats() }
+func (s *Server) Done() <-chan struct{}                 { return s.end.Done() }
+func (s *Server) Err() error                            { return s.end.Err() }
+func (s *Server) finish(err error)                      { s.end.Finish(err) }
 func (s *Server) publish(c *models.Counters, shard int) { s.meter.Publish(shard, c) }
 
 func (s *Server) acceptLoop() {

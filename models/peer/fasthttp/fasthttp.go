@@ -24,7 +24,6 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"sync"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -45,11 +44,9 @@ func init() {
 
 // Server is a running fasthttp peer.
 type Server struct {
-	srv  *fasthttp.Server
-	ln   *peer.Listener
-	done chan struct{}
-	once sync.Once
-	err  error
+	srv *fasthttp.Server
+	ln  *peer.Listener
+	end models.Ending
 }
 
 var _ models.Core = (*Server)(nil)
@@ -64,7 +61,7 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{ln: peer.NewListener(ln, cfg.MaxConns), done: make(chan struct{})}
+	s := &Server{ln: peer.NewListener(ln, cfg.MaxConns)}
 	s.srv = &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			s.ln.Request()
@@ -98,18 +95,9 @@ func (quiet) Printf(string, ...any) {}
 
 func (s *Server) Addr() net.Addr        { return s.ln.Addr() }
 func (s *Server) Stats() models.Stats   { return s.ln.Stats() }
-func (s *Server) Done() <-chan struct{} { return s.done }
-
-func (s *Server) Err() error {
-	select {
-	case <-s.done:
-		return s.err
-	default:
-		return nil
-	}
-}
-
-func (s *Server) finish(err error) { s.once.Do(func() { s.err = err; close(s.done) }) }
+func (s *Server) Done() <-chan struct{} { return s.end.Done() }
+func (s *Server) Err() error            { return s.end.Err() }
+func (s *Server) finish(err error)      { s.end.Finish(err) }
 
 // Stop implements models.Core with ShutdownWithContext: the listener
 // closes, idle connections close, busy ones after their response.

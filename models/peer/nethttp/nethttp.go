@@ -22,7 +22,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"sync"
 
 	"iolab/models"
 	"iolab/models/peer"
@@ -40,11 +39,9 @@ func init() {
 
 // Server is a running net/http peer.
 type Server struct {
-	srv  *http.Server
-	ln   *peer.Listener
-	done chan struct{}
-	once sync.Once
-	err  error
+	srv *http.Server
+	ln  *peer.Listener
+	end models.Ending
 }
 
 var _ models.Core = (*Server)(nil)
@@ -58,7 +55,7 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{ln: peer.NewListener(ln, cfg.MaxConns), done: make(chan struct{})}
+	s := &Server{ln: peer.NewListener(ln, cfg.MaxConns)}
 	app, maxBody := cfg.HTTP, cfg.Limits.MaxBody
 	s.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -87,18 +84,9 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 
 func (s *Server) Addr() net.Addr        { return s.ln.Addr() }
 func (s *Server) Stats() models.Stats   { return s.ln.Stats() }
-func (s *Server) Done() <-chan struct{} { return s.done }
-
-func (s *Server) Err() error {
-	select {
-	case <-s.done:
-		return s.err
-	default:
-		return nil
-	}
-}
-
-func (s *Server) finish(err error) { s.once.Do(func() { s.err = err; close(s.done) }) }
+func (s *Server) Done() <-chan struct{} { return s.end.Done() }
+func (s *Server) Err() error            { return s.end.Err() }
+func (s *Server) finish(err error)      { s.end.Finish(err) }
 
 // Stop implements models.Core with http.Server.Shutdown: the listener
 // closes, idle connections close, busy ones after their response.
