@@ -18,8 +18,10 @@
 //   - sends the responses of one batch of completions with one send SQE per
 //     connection, one send in flight at a time, the output of the next batch
 //     accumulating meanwhile;
-//   - waits for cqe_batch completions per io_uring_enter, but never longer
-//     than wait_usec, so a quiet server still answers promptly.
+//   - handles at most cqe_batch completions per pass, and waits for half as
+//     many as its last pass handled (never for completions the load cannot
+//     supply), never longer than wait_usec, so a quiet server still answers
+//     promptly.
 //
 // The taskrun knob picks how the kernel runs completion work: none,
 // COOP_TASKRUN, or SINGLE_ISSUER with DEFER_TASKRUN (completions are posted
@@ -53,9 +55,9 @@ func init() {
 			{Name: "buf_size", Kind: models.KnobSize, Default: "4KiB", Min: 64, Max: 1 << 20,
 				Doc: "bytes per provided buffer"},
 			{Name: "cqe_batch", Kind: models.KnobInt, Default: "16", Min: 1, Max: 4096,
-				Doc: "completions a reactor waits for in one io_uring_enter, and reaps per pass"},
+				Doc: "most completions a reactor reaps per pass; it waits for half as many as its last pass reaped (at least one)"},
 			{Name: "wait_usec", Kind: models.KnobInt, Default: "50", Min: 0, Max: 1_000_000,
-				Doc: "longest wait for cqe_batch completions, in µs (then what has arrived is handled)"},
+				Doc: "longest wait for a batch of completions, in µs (then what has arrived is handled)"},
 			{Name: "raw_wait", Kind: models.KnobDuration, Default: "1ms", Min: 0, Max: int64(time.Second),
 				Doc: "waits for completions up to this long skip the Go runtime's syscall bookkeeping (0: none; off with accept=acceptor, handler=offload, or more loops than GOMAXPROCS)"},
 			{Name: "taskrun", Kind: models.KnobEnum, Default: "defer", Choices: []string{"none", "coop", "defer"},

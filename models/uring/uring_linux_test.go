@@ -224,3 +224,61 @@ func TestBackPressureResumes(t *testing.T) {
 		})
 	}
 }
+
+// TestFewConnectionsDoNotWaitForABatch: a reactor waits for a batch of
+// completions only as large as the load has been supplying. Here a batch
+// of 64 may be waited for up to 200 ms, and one, then four, connections
+// make requests one at a time: they can never supply 64 completions, and a
+// reactor that waited for cqe_batch of them would spend 200 ms on every
+// round trip (two seconds for the ten each connection makes).
+func TestFewConnectionsDoNotWaitForABatch(t *testing.T) {
+	for _, mode := range [][]string{{"taskrun=defer"}, {"taskrun=none"}, {"sqpoll=on", "taskrun=none"}} {
+		for _, conns := range []int{1, 4} {
+			t.Run(fmt.Sprintf("%s/%d", strings.Join(mode, ","), conns), func(t *testing.T) {
+				core := start(t, "bench", append([]string{"loops=1", "cqe_batch=64", "wait_usec=200000"}, mode...)...)
+				const rounds = 10
+				began := time.Now()
+				errs := make(chan error, conns)
+				for i := 0; i < conns; i++ {
+					go func() { errs <- roundTrips(core.Addr().String(), rounds) }()
+				}
+				for i := 0; i < conns; i++ {
+					if err := <-errs; err != nil {
+						t.Fatal(err)
+					}
+				}
+				// A second is five of the 200 ms waits: the test fails on
+				// a reactor that waits on every round trip, not on a slow
+				// machine.
+				if took := time.Since(began); took > time.Second {
+					t.Fatalf("%d connections × %d requests took %v: the reactor waited for completions that could not come", conns, rounds, took)
+				}
+			})
+		}
+	}
+}
+
+// roundTrips makes n requests on one connection, each after the last
+// response.
+func roundTrips(addr string, n int) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for i := 0; i < n; i++ {
+		if _, err := io.WriteString(c, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n"); err != nil {
+			return err
+		}
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return fmt.Errorf("request %d: %w", i, err)
+		}
+		if body, _ := io.ReadAll(res.Body); string(body) != "Hello, World!" {
+			return fmt.Errorf("request %d: body %q", i, body)
+		}
+	}
+	return nil
+}
