@@ -277,8 +277,7 @@ func TestLessons(t *testing.T) {
 // them when its kind is unknown), for an error message of useful length.
 func sameKind(chart string, names []string) []string {
 	kind := ""
-	for _, k := range []string{results.KindRank, results.KindConnections, results.KindRPSByDepth, results.KindCPUByDepth, results.KindSyscallsByDepth, results.KindCPU, results.KindLatency,
-		results.KindSyscalls, results.KindCQEs, results.KindHeatCPU, results.KindHeatRPS} {
+	for _, k := range results.Kinds {
 		if strings.HasPrefix(chart, k+"-") && len(k) > len(kind) {
 			kind = k
 		}

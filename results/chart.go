@@ -35,6 +35,11 @@ const (
 	KindHeatRPS         = "heat-rps" // requests/s over two swept knobs, one row
 )
 
+// Kinds are all the kinds of chart, each the beginning of its charts'
+// names.
+var Kinds = []string{KindRank, KindConnections, KindRPSByDepth, KindCPUByDepth, KindSyscallsByDepth,
+	KindCPU, KindLatency, KindSyscalls, KindCQEs, KindHeatCPU, KindHeatRPS}
+
 // Chart is one chart of a run, laid out and ready to draw.
 type Chart struct {
 	Kind string

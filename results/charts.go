@@ -548,23 +548,32 @@ var (
 	connectionsLine = lineSpec{kind: KindConnections, dim: "connections", xlabel: "connections", x: func(p *point) int { return p.conns },
 		y: func(c *Cell) float64 { return c.RPS }, title: "Requests per second by connections (higher is better)",
 		ylabel: "requests/s", minXs: 2, logX: true}
-	depthLabel = "pipeline depth (requests per batch)"
 	// The by-depth lines tell lesson 6's story in one picture each: how
 	// a request's share of the syscalls, and of the CPU, falls as more of
-	// them share a read and a write. A depth sweep of two values is two
-	// bars of the per-point charts already, so it takes three.
+	// them share a read and a write.
 	depthLines = []lineSpec{
-		{kind: KindRPSByDepth, dim: "pipeline", xlabel: depthLabel, x: func(p *point) int { return p.pipeline },
-			y: func(c *Cell) float64 { return c.RPS }, title: "Requests per second by pipeline depth (higher is better)",
-			ylabel: "requests/s", minXs: 3, logX: true},
-		{kind: KindCPUByDepth, dim: "pipeline", xlabel: depthLabel, x: func(p *point) int { return p.pipeline },
-			y: func(c *Cell) float64 { return c.ServerCPUUsPerReq }, title: "Server CPU time per request by pipeline depth (lower is better)",
-			ylabel: "CPU-µs/req", minXs: 3, logX: true},
-		{kind: KindSyscallsByDepth, dim: "pipeline", xlabel: depthLabel, x: func(p *point) int { return p.pipeline },
-			y: func(c *Cell) float64 { return c.SyscallsPerReq }, title: "Syscalls per request by pipeline depth (lower is better)",
-			ylabel: "syscalls/req", minXs: 3, logX: true, logY: true, measure: true},
+		byDepth(KindRPSByDepth, "Requests per second by pipeline depth (higher is better)", "requests/s",
+			func(c *Cell) float64 { return c.RPS }),
+		byDepth(KindCPUByDepth, "Server CPU time per request by pipeline depth (lower is better)", "CPU-µs/req",
+			func(c *Cell) float64 { return c.ServerCPUUsPerReq }),
+		withLogY(byDepth(KindSyscallsByDepth, "Syscalls per request by pipeline depth (lower is better)", "syscalls/req",
+			func(c *Cell) float64 { return c.SyscallsPerReq })),
 	}
 )
+
+// byDepth is a line chart against the pipeline depth. A depth sweep of two
+// values is two bars of the per-point charts already, so it takes three.
+func byDepth(kind, title, ylabel string, y func(*Cell) float64) lineSpec {
+	return lineSpec{kind: kind, dim: "pipeline", xlabel: "pipeline depth (requests per batch)",
+		x: func(p *point) int { return p.pipeline }, y: y, title: title, ylabel: ylabel, minXs: 3, logX: true}
+}
+
+// withLogY is spec for a counter that falls by factors and that external
+// servers do not have.
+func withLogY(spec lineSpec) lineSpec {
+	spec.logY, spec.measure = true, true
+	return spec
+}
 
 // yRange is the lowest and highest value the series draw, error bars
 // included.

@@ -108,7 +108,7 @@ func RenderFiles(d *Dir) ([]string, error) {
 
 // chartPrefixes are the beginnings of the names of the chart files Render
 // writes, so that it can remove those it no longer makes and nothing else.
-var chartPrefixes = []string{KindRank, KindConnections, KindRPSByDepth, KindCPUByDepth, KindSyscallsByDepth, KindCPU, KindLatency, KindSyscalls, KindCQEs, KindHeatCPU, KindHeatRPS}
+var chartPrefixes = Kinds
 
 // pruneCharts removes chart files of an earlier render that this one did
 // not make again (a sweep point renamed, a chart that no longer applies),

@@ -225,9 +225,6 @@ func (r *reactor) wait() error {
 	if _, err := r.ring.SubmitAndWaitTimeout(0, -1); !ok(err) {
 		return err
 	}
-	if r.ring.CQReady() > 0 {
-		return nil
-	}
 	want, timeout := r.waitFor()
 	if want == 0 {
 		return nil

@@ -244,8 +244,7 @@ func (s *Server) wakeAll() {
 // listeners stop first (a reuseport group all at once, sock.StopListening,
 // then each reactor cancels its accept and closes its own descriptor; in
 // acceptor mode the acceptor closes the one listener before reactors
-// drain), then
-// every connection closes once it has sent what it owes.
+// drain), then every connection closes once it has sent what it owes.
 func (s *Server) Stop(ctx context.Context) error {
 	s.beginStop()
 	var err error
