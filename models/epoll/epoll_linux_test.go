@@ -22,8 +22,6 @@ import (
 
 func TestMain(m *testing.M) { childtest.Main(m) }
 
-const plaintextRequest = "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n"
-
 func start(t *testing.T, knobs ...string) models.Core {
 	t.Helper()
 	a, err := app.Lookup("bench")
@@ -73,7 +71,7 @@ func TestBackPressure(t *testing.T) {
 			defer c.Close()
 			// More than the kernel's socket buffers on both sides hold.
 			const n = 300_000
-			batch := []byte(strings.Repeat(plaintextRequest, 1000))
+			batch := []byte(strings.Repeat(childtest.PlaintextRequest, 1000))
 			sent := make(chan error, 1)
 			go func() {
 				for i := 0; i < n/1000; i++ {
@@ -86,7 +84,7 @@ func TestBackPressure(t *testing.T) {
 			}()
 			time.Sleep(300 * time.Millisecond)
 			st := core.Stats()
-			if in, total := st.Get(models.BytesIn), uint64(n*len(plaintextRequest)); in >= total/2 {
+			if in, total := st.Get(models.BytesIn), uint64(n*len(childtest.PlaintextRequest)); in >= total/2 {
 				t.Fatalf("the server read %d of %d bytes while the client read nothing", in, total)
 			}
 			select {
@@ -143,7 +141,7 @@ func TestManyConnections(t *testing.T) {
 						defer wg.Done()
 						for i := w; i < n; i += 16 {
 							conns[i].SetDeadline(time.Now().Add(20 * time.Second))
-							if _, err := io.WriteString(conns[i], plaintextRequest); err != nil {
+							if _, err := io.WriteString(conns[i], childtest.PlaintextRequest); err != nil {
 								errs <- fmt.Errorf("round %d, connection %d: %w", round, i, err)
 								return
 							}

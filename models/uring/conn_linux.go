@@ -1,6 +1,7 @@
 package uring
 
 import (
+	"bytes"
 	"runtime"
 	"unsafe"
 
@@ -141,39 +142,47 @@ func (r *reactor) onRecv(c *conn, cqe *ring.CQE) {
 	r.settle(c)
 }
 
-// consume parses what arrived, straight from the provided buffer when no
-// earlier bytes wait, and answers every complete request.
+// consume parses what arrived and answers every complete request, straight
+// from the provided buffer wherever it can. Only a request split between two
+// buffers is copied: its first part waits in c.in, and the next buffer lends
+// it just enough to end its head (up to its blank line), so a pipelined
+// batch that spans buffers copies one request at each buffer's end, not the
+// buffers. Appending each later buffer to c.in whole would copy most of a
+// deep batch, and grow c.in past what settle lets a connection keep, so that
+// every such batch allocated.
 func (r *reactor) consume(c *conn, data []byte) {
 	if c.out == nil {
 		c.out, c.outMapped = r.getOut(), true
 	}
-	var used int
-	var out []byte
-	var closing bool
-	if len(c.in) == 0 {
-		used, out, closing = c.sess.Serve(data, c.out)
-		if used < len(data) {
-			c.in = append(c.in, data[used:]...)
-			c.headStart = r.now
+	if len(data) == 0 {
+		r.serveKept(c) // a Resume: what was kept, or only the output of the request that finished
+	}
+	for len(data) > 0 {
+		if len(c.in) == 0 {
+			if used := r.serve(c, data); used < len(data) {
+				c.in = append(c.in, data[used:]...)
+				c.headStart = r.now // a new request has begun; its head is timed
+			}
+			break
 		}
-	} else {
-		c.in = append(c.in, data...)
-		used, out, closing = c.sess.Serve(c.in, c.out)
-		c.in = models.Compact(c.in, used)
-		if len(c.in) > 0 && used > 0 {
-			c.headStart = r.now
+		// A body, or input held behind a request in flight, takes the
+		// whole buffer, as does a head whose end is not in it.
+		lend := len(data)
+		if c.sess.InHead() {
+			if n := headEnd(c.in, data); n > 0 {
+				lend = n
+			}
+		}
+		c.in = append(c.in, data[:lend]...)
+		data = data[lend:]
+		r.serveKept(c)
+		if c.closing || c.sess.Holding() {
+			c.in = append(c.in, data...) // kept as Serve left it: for after the Resume, or dropped
+			break
 		}
 	}
-	if c.outMapped && unsafe.SliceData(out) != unsafe.SliceData(c.out) {
-		r.putOut(c.out, true) // Serve outgrew the mapped buffer onto the heap
-		c.outMapped = false
-	}
-	c.out = out
 	c.lastActive = r.now
-	if closing {
-		c.closing = true
-	}
-	if len(out) > 0 && !c.dirty {
+	if len(c.out) > 0 && !c.dirty {
 		c.dirty = true
 		r.dirty = append(r.dirty, ref{c, c.gen})
 	}
@@ -187,6 +196,49 @@ func (r *reactor) consume(c *conn, data []byte) {
 	if c.sess.Holding() && !c.held {
 		r.hold(c)
 	}
+}
+
+// serve runs the Session over in, appending to c.out, and reports how many
+// bytes of in it used.
+func (r *reactor) serve(c *conn, in []byte) int {
+	used, out, closing := c.sess.Serve(in, c.out)
+	if c.outMapped && unsafe.SliceData(out) != unsafe.SliceData(c.out) {
+		r.putOut(c.out, true) // Serve outgrew the mapped buffer onto the heap
+		c.outMapped = false
+	}
+	c.out = out
+	if closing {
+		c.closing = true
+	}
+	return used
+}
+
+// serveKept runs the Session over the bytes kept in c.in and keeps what
+// it leaves.
+func (r *reactor) serveKept(c *conn) {
+	used := r.serve(c, c.in)
+	c.in = models.Compact(c.in, used)
+	if len(c.in) > 0 && used > 0 {
+		c.headStart = r.now // a new request has begun; its head is timed
+	}
+}
+
+var blankLine = []byte("\r\n\r\n")
+
+// headEnd returns how many bytes of data complete the first blank line
+// ("\r\n\r\n", the end of a head) that ends in data, counting one that began
+// in the last bytes of in; 0 if none does.
+func headEnd(in, data []byte) int {
+	for k := 3; k >= 1; k-- { // k bytes of the blank line at the end of in
+		if len(in) >= k && len(data) >= 4-k &&
+			string(in[len(in)-k:]) == string(blankLine[:k]) && string(data[:4-k]) == string(blankLine[k:]) {
+			return 4 - k
+		}
+	}
+	if i := bytes.Index(data, blankLine); i >= 0 {
+		return i + len(blankLine)
+	}
+	return 0
 }
 
 // send starts sending the output of this pass, unless a send is in flight

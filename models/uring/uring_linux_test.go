@@ -282,3 +282,50 @@ func roundTrips(addr string, n int) error {
 	}
 	return nil
 }
+
+// TestRequestsSplitAcrossBuffers pipelines requests at a reactor whose
+// provided buffers hold 64 bytes each, so every request is split between
+// buffers, at every offset as the padding grows by a byte: the blank line
+// that ends a head falls whole into one buffer or split one, two or three
+// bytes from its end, as do bodies and chunks. Every response must come back
+// with its own body, in order.
+func TestRequestsSplitAcrossBuffers(t *testing.T) {
+	core := start(t, "echo", "loops=1", "buf_size=64")
+	c, err := net.Dial("tcp", core.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var batch strings.Builder
+	var want []string
+	for i := 0; i < 3*64; i++ {
+		pad := strings.Repeat("p", i)
+		switch i % 3 {
+		case 0:
+			fmt.Fprintf(&batch, "GET /%d HTTP/1.1\r\nHost: t\r\nX-Pad: %s\r\n\r\n", i, pad)
+			want = append(want, "")
+		case 1:
+			body := fmt.Sprintf("body %d %s", i, pad)
+			fmt.Fprintf(&batch, "POST /%d HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s", i, len(body), body)
+			want = append(want, body)
+		case 2:
+			a, b := fmt.Sprintf("chunk %d ", i), pad+"\r\n\r\n"
+			fmt.Fprintf(&batch, "POST /%d HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n",
+				i, len(a), a, len(b), b)
+			want = append(want, a+b)
+		}
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	go io.WriteString(c, batch.String())
+	br := bufio.NewReader(c)
+	for i, body := range want {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		got, err := io.ReadAll(res.Body)
+		if err != nil || res.StatusCode != 200 || string(got) != body {
+			t.Fatalf("response %d: status %d, body %q (%v); want 200, %q", i, res.StatusCode, got, err, body)
+		}
+	}
+}

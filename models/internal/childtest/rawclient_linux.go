@@ -3,9 +3,12 @@ package childtest
 import (
 	"bytes"
 	"net"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"iolab/models"
 )
 
 // DialRaw connects a blocking socket with raw syscalls: a client that
@@ -41,5 +44,37 @@ func RoundTrip(t testing.TB, fd int, req []byte, want int, buf []byte) []byte {
 		if want > 0 && got >= want || want == 0 && bytes.HasSuffix(buf[:got], []byte("Hello, World!")) {
 			return buf[:got]
 		}
+	}
+}
+
+// PlaintextRequest is the smallest plaintext request; TechEmpowerRequest the
+// same with the headers TechEmpower's clients send (about 170 bytes: 64 of
+// them fill more than two 4 KiB buffers).
+const (
+	PlaintextRequest   = "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n"
+	TechEmpowerRequest = "GET /plaintext HTTP/1.1\r\nHost: t\r\n" +
+		"Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7\r\n" +
+		"Connection: keep-alive\r\n\r\n"
+)
+
+// ServeAllocs fails t unless core, serving the bench app in this process,
+// answers batches of depth pipelined copies of req without allocating once
+// warm. The client uses raw syscalls on a blocking socket, so whatever the
+// process allocates meanwhile is the server's.
+func ServeAllocs(t *testing.T, core models.Core, req string, depth int) {
+	t.Helper()
+	fd := DialRaw(t, core.Addr().(*net.TCPAddr))
+	batch := []byte(strings.Repeat(req, depth))
+	// Every plaintext response has the same length.
+	want := depth * len(RoundTrip(t, fd, []byte(req), 0, make([]byte, 4096)))
+	buf := make([]byte, 2*want)
+	run := func() { RoundTrip(t, fd, batch, want, buf) }
+	run()
+	const runs = 200
+	if n := testing.AllocsPerRun(runs, run); n != 0 {
+		t.Fatalf("%v allocations per pipelined batch of %d (%d bytes)", n, depth, len(batch))
+	}
+	if got := core.Stats().Get(models.Requests); got < uint64(depth*runs) {
+		t.Fatalf("requests %d, want at least %d", got, depth*runs)
 	}
 }
