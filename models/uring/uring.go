@@ -12,8 +12,9 @@
 //     IORING_OP_MSG_RING);
 //   - receives with one multishot recv per connection that picks buffers
 //     from the reactor's provided buffer ring, parses straight from that
-//     buffer, copies out only the bytes of an incomplete request, and gives
-//     the buffer back as soon as parsing is done. A ring run dry ends the
+//     buffer, copies out only the bytes of an incomplete request (completed
+//     with no more of the next buffer than its head needs), and gives the
+//     buffer back as soon as parsing is done. A ring run dry ends the
 //     receive (-ENOBUFS); it is counted and re-armed once buffers return;
 //   - sends the responses of one batch of completions with one send SQE per
 //     connection, one send in flight at a time, the output of the next batch
