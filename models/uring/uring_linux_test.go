@@ -288,7 +288,8 @@ func roundTrips(addr string, n int) error {
 // buffers, at every offset as the padding grows by a byte: the blank line
 // that ends a head falls whole into one buffer or split one, two or three
 // bytes from its end, as do bodies and chunks. Every response must come back
-// with its own body, in order.
+// with its own body, in order; after one that closes the connection, nothing
+// more is answered.
 func TestRequestsSplitAcrossBuffers(t *testing.T) {
 	core := start(t, "echo", "loops=1", "buf_size=64")
 	c, err := net.Dial("tcp", core.Addr().String())
@@ -315,6 +316,10 @@ func TestRequestsSplitAcrossBuffers(t *testing.T) {
 			want = append(want, a+b)
 		}
 	}
+	// The close is split from the request behind it as the others were.
+	fmt.Fprintf(&batch, "POST /close HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 4\r\n\r\nlast")
+	want = append(want, "last")
+	batch.WriteString("GET /never HTTP/1.1\r\nHost: t\r\n\r\n")
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	go io.WriteString(c, batch.String())
 	br := bufio.NewReader(c)
@@ -327,5 +332,8 @@ func TestRequestsSplitAcrossBuffers(t *testing.T) {
 		if err != nil || res.StatusCode != 200 || string(got) != body {
 			t.Fatalf("response %d: status %d, body %q (%v); want 200, %q", i, res.StatusCode, got, err, body)
 		}
+	}
+	if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
+		t.Fatalf("after the response that closed: %q, %v; want the end of the stream", rest, err)
 	}
 }
