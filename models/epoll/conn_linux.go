@@ -17,7 +17,11 @@ type conn struct {
 	in     []byte // unparsed input; nil while idle
 	out    []byte // output; out[outOff:] is not written yet; nil while idle
 	outOff int
-	file   http1.FileSegment // zerocopy=on: the rest of a file to send after out
+	// inGrew and outGrew are the capacities the last buffers grew to past
+	// read_buffer (0 if they did not): the next turn asks the loop's
+	// models.Grown for as much instead of growing again.
+	inGrew, outGrew int
+	file            http1.FileSegment // zerocopy=on: the rest of a file to send after out
 
 	lastActive int64 // last read or write progress (loop clock)
 	headStart  int64 // first byte of the incomplete head in `in`
@@ -101,7 +105,7 @@ func (l *loop) read(c *conn) bool {
 			break
 		}
 		if c.in == nil {
-			c.in = l.getBuf()
+			c.in = l.getBuf(c.inGrew)
 		}
 		c.in = c.sess.ReadRoom(c.in, l.s.readSize)
 		room := cap(c.in) - len(c.in)
@@ -152,7 +156,7 @@ func (l *loop) read(c *conn) bool {
 func (l *loop) serve(c *conn, n int) {
 	had := len(c.in)
 	if c.out == nil {
-		c.out = l.getBuf()
+		c.out = l.getBuf(c.outGrew)
 	}
 	used, out, closing := c.sess.Serve(c.in, c.out)
 	c.out = out
@@ -303,11 +307,11 @@ func (l *loop) linger(c *conn) {
 
 func (l *loop) releaseBufs(c *conn) {
 	if c.in != nil {
-		l.putBuf(c.in)
+		c.inGrew = l.putBuf(c.in)
 		c.in = nil
 	}
 	if c.out != nil {
-		l.putBuf(c.out)
+		c.outGrew = l.putBuf(c.out)
 		c.out, c.outOff = nil, 0
 	}
 }
@@ -326,6 +330,7 @@ func (l *loop) close(c *conn) {
 	c.sess.Abort()
 	c.file = http1.FileSegment{}
 	l.releaseBufs(c)
+	c.inGrew, c.outGrew = 0, 0 // the next connection in this state starts small
 	l.open--
 	l.s.open.Add(-1)
 	l.load.Add(-1)

@@ -3,7 +3,6 @@ package epoll_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
-	"iolab/models/app"
 	"iolab/models/internal/childtest"
 )
 
@@ -24,20 +22,7 @@ func TestMain(m *testing.M) { childtest.Main(m) }
 
 func start(t *testing.T, knobs ...string) models.Core {
 	t.Helper()
-	a, err := app.Lookup("bench")
-	if err != nil {
-		t.Fatal(err)
-	}
-	core, err := models.Start("epoll", a, "127.0.0.1:0", knobs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		core.Stop(ctx)
-	})
-	return core
+	return childtest.StartCore(t, "epoll", "bench", knobs...)
 }
 
 // readPlaintext reads n plaintext responses with net/http's parser and

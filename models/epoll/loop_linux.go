@@ -43,7 +43,8 @@ type loop struct {
 	conns   []*conn // by descriptor
 	free    []*conn // connection state to reuse
 	bufs    [][]byte
-	scratch []byte // where lingering input is read and dropped
+	grown   models.Grown // buffers connections outgrew, for their next turn
+	scratch []byte       // where lingering input is read and dropped
 	timers  deadline.Heap[ref]
 	ready   []ref // connections with input left over from their last turn
 	spare   []ref
@@ -401,7 +402,14 @@ func (l *loop) closeAll() {
 
 // --- buffers -----------------------------------------------------------------
 
-func (l *loop) getBuf() []byte {
+// getBuf returns an empty buffer: one of read_buffer, or, when the
+// connection's last one grew to grew, one as large if the loop kept it.
+func (l *loop) getBuf(grew int) []byte {
+	if grew > 0 {
+		if b := l.grown.Get(grew); b != nil {
+			return b
+		}
+	}
 	if n := len(l.bufs); n > 0 {
 		b := l.bufs[n-1]
 		l.bufs = l.bufs[:n-1]
@@ -410,9 +418,15 @@ func (l *loop) getBuf() []byte {
 	return make([]byte, 0, l.s.readSize)
 }
 
-func (l *loop) putBuf(b []byte) {
-	// Grown buffers held one large request; let them go.
-	if cap(b) == l.s.readSize && len(l.bufs) < pooledBuffers {
-		l.bufs = append(l.bufs, b[:0])
+// putBuf takes back a buffer no longer in use and returns the capacity it
+// had grown to, if it grew.
+func (l *loop) putBuf(b []byte) (grew int) {
+	if cap(b) == l.s.readSize {
+		if len(l.bufs) < pooledBuffers {
+			l.bufs = append(l.bufs, b[:0])
+		}
+		return 0
 	}
+	l.grown.Put(b)
+	return cap(b)
 }

@@ -27,3 +27,13 @@ func TestStraddlingBatchAllocs(t *testing.T) {
 	core := start(t, "bench", "loops=1", "buf_size=4KiB")
 	childtest.ServeAllocs(t, core, childtest.TechEmpowerRequest, 64)
 }
+
+// TestLargeBatchAllocs: a batch larger than an output buffer (16 bodies of
+// 2 KB, or of 8 KB, echoed) grows one, and bodies split between provided
+// buffers grow the input; the next batch must find both kept, not grow
+// them again.
+func TestLargeBatchAllocs(t *testing.T) {
+	core := start(t, "bench", "loops=1")
+	childtest.ServeAllocs(t, core, childtest.EchoRequest(2000), 16)
+	childtest.ServeAllocs(t, core, childtest.EchoRequest(8000), 16)
+}

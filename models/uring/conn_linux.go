@@ -30,6 +30,11 @@ type conn struct {
 	outMapped, sndMapped bool
 	sndOff               int
 	pin                  runtime.Pinner
+	// inGrew and outGrew are the capacities the last input (past 4 KiB)
+	// and output (past send_buffer, onto the heap) buffers grew to, 0 if
+	// they did not: the next turn asks the reactor's models.Grown for as
+	// much instead of growing again.
+	inGrew, outGrew int
 
 	lastActive, headStart int64
 	due, timerAt          int64
@@ -152,7 +157,7 @@ func (r *reactor) onRecv(c *conn, cqe *ring.CQE) {
 // every such batch allocated.
 func (r *reactor) consume(c *conn, data []byte) {
 	if c.out == nil {
-		c.out, c.outMapped = r.getOut(), true
+		c.out, c.outMapped = r.getOut(c.outGrew)
 	}
 	if len(data) == 0 {
 		r.serveKept(c) // a Resume: what was kept, or only the output of the request that finished
@@ -160,7 +165,7 @@ func (r *reactor) consume(c *conn, data []byte) {
 	for len(data) > 0 {
 		if len(c.in) == 0 {
 			if used := r.serve(c, data); used < len(data) {
-				c.in = append(c.in, data[used:]...)
+				r.keep(c, data[used:])
 				c.headStart = r.now // a new request has begun; its head is timed
 			}
 			break
@@ -173,11 +178,11 @@ func (r *reactor) consume(c *conn, data []byte) {
 				lend = n
 			}
 		}
-		c.in = append(c.in, data[:lend]...)
+		r.keep(c, data[:lend])
 		data = data[lend:]
 		r.serveKept(c)
 		if c.closing || c.sess.Holding() {
-			c.in = append(c.in, data...) // kept as Serve left it: for after the Resume, or dropped
+			r.keep(c, data) // kept as Serve left it: for after the Resume, or dropped
 			break
 		}
 	}
@@ -211,6 +216,15 @@ func (r *reactor) serve(c *conn, in []byte) int {
 		c.closing = true
 	}
 	return used
+}
+
+// keep appends b to the bytes kept in c.in, starting in a buffer as large
+// as the connection's last one grew to, if the reactor kept one.
+func (r *reactor) keep(c *conn, b []byte) {
+	if c.in == nil && c.inGrew > 0 {
+		c.in = r.grown.Get(c.inGrew)
+	}
+	c.in = append(c.in, b...)
 }
 
 // serveKept runs the Session over the bytes kept in c.in and keeps what
@@ -300,11 +314,13 @@ func (r *reactor) releaseSnd(c *conn) {
 	if c.snd == nil {
 		return
 	}
-	if c.sndMapped {
-		r.putOut(c.snd, true)
-	} else {
+	if !c.sndMapped {
 		c.pin.Unpin()
+		c.outGrew = cap(c.snd)
+	} else {
+		c.outGrew = 0
 	}
+	r.putOut(c.snd, c.sndMapped)
 	c.snd, c.sndMapped, c.sndOff = nil, false, 0
 }
 
@@ -329,7 +345,11 @@ func (r *reactor) settle(c *conn) {
 		c.out, c.outMapped = nil, false
 	}
 	if len(c.in) == 0 && cap(c.in) > 4096 {
-		c.in = nil // an idle connection keeps no large input buffer
+		// An idle connection keeps no large input buffer; the reactor
+		// keeps it for the next turn that needs one.
+		c.inGrew = cap(c.in)
+		r.grown.Put(c.in)
+		c.in = nil
 	}
 	due := c.lastActive + int64(r.s.cfg.IdleTimeout)
 	switch {
@@ -397,6 +417,7 @@ func (r *reactor) finish(c *conn) {
 	if cap(c.in) > 4096 {
 		c.in = nil
 	}
+	c.inGrew, c.outGrew = 0, 0 // the next connection in this state starts small
 	r.open--
 	r.s.open.Add(-1)
 	r.load.Add(-1)

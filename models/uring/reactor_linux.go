@@ -85,8 +85,9 @@ type reactor struct {
 	open    int
 	load    atomic.Int64
 
-	outFree  [][]byte // free output buffers
-	pipes    [][2]int // zerocopy=on: empty pipes for splicing files (offload_linux.go)
+	outFree  [][]byte     // free output buffers
+	grown    models.Grown // heap buffers connections outgrew, for their next turn
+	pipes    [][2]int     // zerocopy=on: empty pipes for splicing files (offload_linux.go)
 	resumes  models.Inbox
 	draining bool
 	reaped   int // CQEs the last pass handled: what the next wait bets on
@@ -577,29 +578,38 @@ func (r *reactor) quiesce() bool {
 
 // --- output buffers ------------------------------------------------------------
 
-// getOut returns an empty output buffer from the reactor's pool. The
-// kernel reads it during a send, so it lives outside the Go heap: a mapping
-// of its own, so that one beyond the pool can be unmapped when it comes
-// back (slices of a shared mapping could only be dropped, and a burst of
-// busy connections would leave their memory mapped for good).
-func (r *reactor) getOut() []byte {
+// getOut returns an empty output buffer and whether it is mapped: from the
+// reactor's pool of mapped ones, or, when the connection's last output grew
+// to grew bytes on the heap, a heap buffer as large if the reactor kept one
+// (it is pinned while sent, as any heap buffer). The kernel reads it during
+// a send, so a pooled one lives outside the Go heap: a mapping of its own,
+// so that one beyond the pool can be unmapped when it comes back (slices of
+// a shared mapping could only be dropped, and a burst of busy connections
+// would leave their memory mapped for good).
+func (r *reactor) getOut(grew int) ([]byte, bool) {
+	if grew > 0 {
+		if b := r.grown.Get(grew); b != nil {
+			return b, false
+		}
+	}
 	if n := len(r.outFree); n > 0 {
 		b := r.outFree[n-1]
 		r.outFree = r.outFree[:n-1]
-		return b
+		return b, true
 	}
 	m, err := ring.Mmap(r.s.opts.sendBuffer)
 	if err != nil {
-		return make([]byte, 0, r.s.opts.sendBuffer) // heap, pinned while sent (see send)
+		return make([]byte, 0, r.s.opts.sendBuffer), false // heap, pinned while sent (see send)
 	}
-	return m[:0]
+	return m[:0], true
 }
 
 // putOut takes back a buffer once no send of it is in flight: a mapped one
-// to the pool, or, past pooledOut, unmapped; anything else (a buffer Serve
-// grew onto the heap) is left to the garbage collector.
+// to the pool, or, past pooledOut, unmapped; a heap one (Serve grew it, or
+// it came from grown) to grown, for the next turn that needs as much.
 func (r *reactor) putOut(b []byte, mapped bool) {
 	if !mapped {
+		r.grown.Put(b)
 		return
 	}
 	if len(r.outFree) < pooledOut {

@@ -26,20 +26,7 @@ func start(t *testing.T, appName string, knobs ...string) models.Core {
 	if err := ring.Available(); err != nil {
 		t.Skip(err)
 	}
-	a, err := app.Lookup(appName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	core, err := models.Start("uring", a, "127.0.0.1:0", knobs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		core.Stop(ctx)
-	})
-	return core
+	return childtest.StartCore(t, "uring", appName, knobs...)
 }
 
 // TestTinyBufferRing pipelines requests at reactors whose provided buffer

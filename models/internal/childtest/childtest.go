@@ -283,3 +283,23 @@ func (c *Child) FDs() int {
 	}
 	return len(ents)
 }
+
+// StartCore starts model in this process on 127.0.0.1:0 with the app
+// appName and knobs, and stops it when t ends.
+func StartCore(t testing.TB, model, appName string, knobs ...string) models.Core {
+	t.Helper()
+	a, err := app.Lookup(appName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, err := models.Start(model, a, "127.0.0.1:0", knobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		core.Stop(ctx)
+	})
+	return core
+}

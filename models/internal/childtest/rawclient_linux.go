@@ -3,6 +3,7 @@ package childtest
 import (
 	"bytes"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -57,16 +58,25 @@ const (
 		"Connection: keep-alive\r\n\r\n"
 )
 
+// EchoRequest is a POST to the bench app's /echo with a body of n bytes
+// (at least 13) that ends, as the plaintext body does, in "Hello, World!",
+// so that RoundTrip sees where the echoed response ends.
+func EchoRequest(n int) string {
+	body := strings.Repeat("e", n-13) + "Hello, World!"
+	return "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+}
+
 // ServeAllocs fails t unless core, serving the bench app in this process,
 // answers batches of depth pipelined copies of req without allocating once
-// warm. The client uses raw syscalls on a blocking socket, so whatever the
-// process allocates meanwhile is the server's.
+// warm (req must be answered by a response ending in "Hello, World!"). The
+// client uses raw syscalls on a blocking socket, so whatever the process
+// allocates meanwhile is the server's.
 func ServeAllocs(t *testing.T, core models.Core, req string, depth int) {
 	t.Helper()
 	fd := DialRaw(t, core.Addr().(*net.TCPAddr))
 	batch := []byte(strings.Repeat(req, depth))
 	// Every plaintext response has the same length.
-	want := depth * len(RoundTrip(t, fd, []byte(req), 0, make([]byte, 4096)))
+	want := depth * len(RoundTrip(t, fd, []byte(req), 0, make([]byte, len(req)+4096)))
 	buf := make([]byte, 2*want)
 	run := func() { RoundTrip(t, fd, batch, want, buf) }
 	run()
