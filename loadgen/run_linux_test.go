@@ -187,7 +187,11 @@ func TestCoordinatedOmission(t *testing.T) {
 
 func TestOpenLoopRate(t *testing.T) {
 	core := startCore(t, "epoll")
-	res := mustRun(t, Config{URL: "http://" + core.Addr().String() + "/plaintext", Connections: 10, Rate: 2000, Duration: time.Second})
+	// 100 connections, so each is due a request every 50 ms: the one-in-
+	// flight cap holds the schedule back only if a response takes longer
+	// than that (with 10, 5 ms: under the race detector on a busy machine
+	// responses took 11 ms on average, and 18 due requests were not issued).
+	res := mustRun(t, Config{URL: "http://" + core.Addr().String() + "/plaintext", Connections: 100, Rate: 2000, Duration: time.Second})
 	if res.Received < 1800 || res.Received > 2200 || res.Issued < 1990 || res.Issued > 2010 {
 		t.Fatalf("received %d, issued %d at 2000 req/s for 1s\n%s", res.Received, res.Issued, text(t, res, true))
 	}
