@@ -23,6 +23,7 @@ import (
 	"iolab/models/app"
 	"iolab/models/app/stdhttp"
 	"iolab/models/http1"
+	"iolab/models/internal/childtest"
 )
 
 // Timeouts the suite runs with, short so the timeout cases are quick.
@@ -277,16 +278,7 @@ func eachServer(t *testing.T, knobs []string, fls []flavour, peers bool, f func(
 			t.Run(fl.name, func(t *testing.T) {
 				t.Parallel()
 				f(t, server{model: v.model, start: func() models.Core {
-					core, err := models.Start(v.model, fl.app, "127.0.0.1:0", settings)
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() {
-						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-						defer cancel()
-						core.Stop(ctx)
-					})
-					return core
+					return childtest.StartApp(t, v.model, fl.app, settings...)
 				}})
 			})
 		}

@@ -314,11 +314,10 @@ func (r *reactor) releaseSnd(c *conn) {
 	if c.snd == nil {
 		return
 	}
+	c.outGrew = 0
 	if !c.sndMapped {
 		c.pin.Unpin()
 		c.outGrew = cap(c.snd)
-	} else {
-		c.outGrew = 0
 	}
 	r.putOut(c.snd, c.sndMapped)
 	c.snd, c.sndMapped, c.sndOff = nil, false, 0

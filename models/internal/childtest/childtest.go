@@ -292,6 +292,12 @@ func StartCore(t testing.TB, model, appName string, knobs ...string) models.Core
 	if err != nil {
 		t.Fatal(err)
 	}
+	return StartApp(t, model, a, knobs...)
+}
+
+// StartApp is StartCore with the app itself.
+func StartApp(t testing.TB, model string, a app.App, knobs ...string) models.Core {
+	t.Helper()
 	core, err := models.Start(model, a, "127.0.0.1:0", knobs)
 	if err != nil {
 		t.Fatal(err)
