@@ -122,9 +122,9 @@ func RawWaitAllowed(cfg *Config, acceptor bool, loops int) bool {
 // enforced the same way by every core.
 var CommonKnobs = []Knob{
 	{Name: "idle_timeout", Kind: KnobDuration, Default: "60s", Min: int64(time.Millisecond),
-		Doc: "close a keep-alive connection idle this long"},
+		Doc: "close a keep-alive connection idle this long: nothing read and no write progress"},
 	{Name: "header_timeout", Kind: KnobDuration, Default: "10s", Min: int64(time.Millisecond),
-		Doc: "close a connection whose request head is incomplete this long after its first byte"},
+		Doc: "close a connection whose request head is incomplete this long after its first byte (not counting while back-pressure stops the reading)"},
 	{Name: "max_conns", Kind: KnobInt, Default: "0", Min: 0, Max: 10_000_000,
 		Doc: "most connections open at once (0: no limit); beyond it new ones are closed at accept"},
 	{Name: "max_request_line", Kind: KnobSize, Default: "8KiB", Min: 64, Max: 1 << 20,

@@ -26,10 +26,14 @@
 //     stops reading that connection rather than growing memory.
 //  4. Limits. The request limits (Config.Limits) are enforced by the parser;
 //     the core bounds connections (Config.MaxConns), closes a connection idle
-//     for Config.IdleTimeout and one whose request head has not arrived
-//     within Config.HeaderTimeout of its first byte. Timeouts close silently:
-//     a client that sent nothing complete is owed no response. When accept
-//     fails for lack of descriptors the core backs off instead of spinning.
+//     for Config.IdleTimeout (nothing read, no write progress: a client
+//     taking a large response slowly is not idle) and one whose request head
+//     has not arrived within Config.HeaderTimeout of its first byte while the
+//     core reads it (a head held up by back-pressure waits on the core, not
+//     on the client, and the clock starts again when reading resumes).
+//     Timeouts close silently: a client that sent nothing complete is owed
+//     no response. When accept fails for lack of descriptors the core backs
+//     off instead of spinning.
 //  5. Closing. After a response that closes the connection (an error, a
 //     "Connection: close", HTTP/1.0 without keep-alive), the core shuts
 //     down its write side, discards what the client still sends for a short

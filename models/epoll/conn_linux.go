@@ -134,9 +134,8 @@ func (l *loop) read(c *conn) bool {
 			c.readable = false // the rest would never be answered
 			break
 		}
-		if len(c.out)-c.outOff >= l.s.highWater {
-			c.paused = true // back-pressure: read again once this drains
-			break
+		if c.paused {
+			break // back-pressure: read again once the output drains
 		}
 		if c.sess.Holding() {
 			break // a request is in flight with enough behind it: until its Resume
@@ -168,6 +167,12 @@ func (l *loop) serve(c *conn, n int) {
 	}
 	if closing {
 		c.closing = true
+	}
+	if len(c.out)-c.outOff >= l.s.highWater {
+		// Back-pressure: read no more until this drains (flush). Set
+		// here, where output is made, so that a Resume's or a file's
+		// turn pauses as a read does.
+		c.paused = true
 	}
 }
 
@@ -215,11 +220,22 @@ more:
 	}
 	if c.paused {
 		c.paused = false
+		c.headStart = l.now // a head kept while paused is timed from now
 		if c.readable {
 			l.queue(c)
 		}
 	}
 	return true
+}
+
+// headTimed reports whether the connection's deadline is its request
+// head's: it holds the start of a head and is reading the rest. One paused
+// by back-pressure or closing is not reading: its head waits on the server,
+// not on a slow client, and the idle deadline (which every write moves)
+// applies instead, so a client that takes its responses slowly is not cut
+// off mid-response by the header timeout.
+func (c *conn) headTimed() bool {
+	return len(c.in) > 0 && c.sess.InHead() && !c.paused && !c.closing
 }
 
 // settle ends a connection's turn: close it if the client has gone and
@@ -234,10 +250,7 @@ func (l *loop) settle(c *conn) {
 	if len(c.in) == 0 && !pending {
 		l.releaseBufs(c)
 	}
-	due := c.lastActive + int64(l.s.cfg.IdleTimeout)
-	if len(c.in) > 0 && c.sess.InHead() {
-		due = c.headStart + int64(l.s.cfg.HeaderTimeout)
-	}
+	due := l.dueAt(c)
 	l.setDue(c, due)
 	l.rearm(c)
 }

@@ -284,6 +284,19 @@ func (l *loop) add(fd int) {
 
 // --- timers ------------------------------------------------------------------
 
+// dueAt returns when the connection's deadline falls, by its state now: its
+// linger's end, its head's header_timeout, or idle_timeout after its last
+// progress.
+func (l *loop) dueAt(c *conn) int64 {
+	switch {
+	case c.lingering:
+		return c.due
+	case c.headTimed():
+		return c.headStart + int64(l.s.cfg.HeaderTimeout)
+	}
+	return c.lastActive + int64(l.s.cfg.IdleTimeout)
+}
+
 // setDue sets the connection's deadline. The heap holds at most one live
 // entry per connection (due at timerAt); a later deadline only updates
 // c.due, and the entry is pushed again when it surfaces (see expire).
@@ -310,8 +323,8 @@ func (l *loop) expire() {
 			continue // closed, reused, or superseded by an earlier entry
 		}
 		c.timerSet = false
-		if c.due > l.now {
-			l.setDue(c, c.due) // moved on since: re-arm
+		if due := l.dueAt(c); due > l.now {
+			l.setDue(c, due) // moved on since: re-arm
 			continue
 		}
 		if c.sess.Working() {
@@ -320,7 +333,7 @@ func (l *loop) expire() {
 		}
 		switch {
 		case c.lingering:
-		case len(c.in) > 0 && c.sess.InHead():
+		case c.headTimed():
 			l.c[models.HeaderTimeouts]++
 		default:
 			l.c[models.IdleTimeouts]++

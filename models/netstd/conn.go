@@ -204,7 +204,9 @@ func (c *conn) readable(fd uintptr) bool {
 
 // write writes b, parking until the socket is writable as often as needed.
 // While it parks the connection reads nothing: that is the back-pressure.
-// A client that reads nothing for about idle_timeout is cut off.
+// A client that reads nothing for about idle_timeout is cut off; one that
+// takes a large response slowly is not, as each wake that writes some moves
+// the deadline (writable).
 func (c *conn) write(b []byte) error {
 	c.armWriteDeadline()
 	c.pending, c.werr = b, nil
@@ -224,6 +226,7 @@ func (c *conn) armWriteDeadline() {
 }
 
 func (c *conn) writable(fd uintptr) bool {
+	before := len(c.pending)
 	for len(c.pending) > 0 {
 		n, err := syscall.Write(int(fd), c.pending)
 		c.c[models.SysWrite]++
@@ -237,6 +240,9 @@ func (c *conn) writable(fd uintptr) bool {
 		case syscall.EINTR:
 		case syscall.EAGAIN:
 			c.c[models.WriteEAGAIN]++
+			if len(c.pending) < before {
+				c.armWriteDeadline() // progress: the client is reading
+			}
 			return false
 		default:
 			c.werr = err

@@ -59,6 +59,16 @@ type conn struct {
 	spliceOut bool // the splice in flight moves pipe to socket
 }
 
+// headTimed reports whether the connection's deadline is its request
+// head's: it holds the start of a head and is reading the rest. One paused
+// by back-pressure or closing is not reading: its head waits on the server,
+// not on a slow client, and the idle deadline (which every send moves)
+// applies instead, so a client that takes its responses slowly is not cut
+// off mid-response by the header timeout.
+func (c *conn) headTimed() bool {
+	return len(c.in) > 0 && c.sess.InHead() && !c.paused && !c.closing
+}
+
 // wantsRecv reports whether the connection should have a receive armed.
 func (c *conn) wantsRecv() bool {
 	return !c.recvArmed && !c.shut && !c.paused && !c.peerClosed && !c.held
@@ -112,7 +122,14 @@ func (r *reactor) onRecv(c *conn, cqe *ring.CQE) {
 		size := r.s.opts.bufSize
 		data := r.bufs[int(bid)*size : int(bid)*size+int(res)]
 		r.c[models.BytesIn] += uint64(res)
-		if !c.lingering && !c.shut && !c.closing {
+		switch {
+		case c.lingering || c.shut || c.closing:
+		case c.paused:
+			// Received before the back-pressure cancel took effect:
+			// kept unparsed until the output drains (unpause), so that
+			// what is queued stays near write_high_water.
+			r.keep(c, data)
+		default:
 			r.consume(c, data)
 		}
 		r.recycle(bid) // parsed: the kernel may have it back
@@ -135,7 +152,7 @@ func (r *reactor) onRecv(c *conn, cqe *ring.CQE) {
 	case res == -int32(unix.ECANCELED):
 		// Cancelled by us, for back-pressure, a held Session or to close.
 		// If the reason passed before this completion came (the output
-		// drained in the same pass), onSend found the receive still armed
+		// drained in the same pass), unpause found the receive still armed
 		// and armed none: arm it now, or the connection would read nothing
 		// more (nor see its client go) until it timed out.
 		if c.wantsRecv() {
@@ -191,12 +208,16 @@ func (r *reactor) consume(c *conn, data []byte) {
 		c.dirty = true
 		r.dirty = append(r.dirty, ref{c, c.gen})
 	}
-	if pending := len(c.out) + len(c.snd) - c.sndOff; pending >= r.s.opts.highWater && c.recvArmed && !c.paused {
-		// Back-pressure: stop receiving until the output drains.
+	if pending := len(c.out) + len(c.snd) - c.sndOff; pending >= r.s.opts.highWater && !c.paused {
+		// Back-pressure: stop receiving until the output drains (also
+		// when no receive is armed, as after a Resume, so none is armed
+		// until then).
 		c.paused = true
-		sqe := r.getSQE()
-		sqe.PrepCancel64(pack(opRecv, c.gen, c.fd), 0)
-		sqe.SetData64(pack(opCancel, 0, 0))
+		if c.recvArmed {
+			sqe := r.getSQE()
+			sqe.PrepCancel64(pack(opRecv, c.gen, c.fd), 0)
+			sqe.SetData64(pack(opCancel, 0, 0))
+		}
 	}
 	if c.sess.Holding() && !c.held {
 		r.hold(c)
@@ -300,12 +321,6 @@ func (r *reactor) onSend(c *conn, cqe *ring.CQE) {
 		r.afterOutput(c) // a file to splice, or an offloaded handler's output
 	case c.closing:
 		r.startLinger(c)
-	case c.paused:
-		c.paused = false
-		if c.wantsRecv() {
-			r.c[models.Rearms]++
-			r.armRecv(c)
-		}
 	}
 	r.settle(c)
 }
@@ -333,6 +348,9 @@ func (r *reactor) settle(c *conn) {
 		r.finish(c)
 		return
 	}
+	if c.paused && !c.sending && len(c.out) == 0 {
+		r.unpause(c)
+	}
 	pending := c.sending || len(c.out) > 0
 	if c.peerClosed && !pending {
 		r.close(c)
@@ -350,14 +368,36 @@ func (r *reactor) settle(c *conn) {
 		r.grown.Put(c.in)
 		c.in = nil
 	}
-	due := c.lastActive + int64(r.s.cfg.IdleTimeout)
+	r.setDue(c, r.dueAt(c))
+}
+
+// dueAt returns when the connection's deadline falls, by its state now: its
+// linger's end, its head's header_timeout, or idle_timeout after its last
+// progress (which a partial send moves without a settle).
+func (r *reactor) dueAt(c *conn) int64 {
 	switch {
 	case c.lingering:
-		due = c.due
-	case len(c.in) > 0 && c.sess.InHead():
-		due = c.headStart + int64(r.s.cfg.HeaderTimeout)
+		return c.due
+	case c.headTimed():
+		return c.headStart + int64(r.s.cfg.HeaderTimeout)
 	}
-	r.setDue(c, due)
+	return c.lastActive + int64(r.s.cfg.IdleTimeout)
+}
+
+// unpause ends back-pressure once the output has drained, on whichever path
+// it drained (a send, a file's splice, an offloaded handler's turn): it
+// serves what arrived while the receive was being cancelled, which may
+// pause it again, and arms the receive.
+func (r *reactor) unpause(c *conn) {
+	c.paused = false
+	c.headStart = r.now // a head kept while paused is timed from now
+	if len(c.in) > 0 {
+		r.consume(c, nil)
+	}
+	if c.wantsRecv() {
+		r.c[models.Rearms]++
+		r.armRecv(c)
+	}
 }
 
 // startLinger begins closing after the last response: the write side is

@@ -458,8 +458,8 @@ func (r *reactor) expire() {
 			continue
 		}
 		c.timerSet = false
-		if c.due > r.now {
-			r.setDue(c, c.due)
+		if due := r.dueAt(c); due > r.now {
+			r.setDue(c, due) // moved on since: re-arm
 			continue
 		}
 		if c.sess.Working() {
@@ -468,7 +468,7 @@ func (r *reactor) expire() {
 		}
 		switch {
 		case c.lingering:
-		case len(c.in) > 0 && c.sess.InHead():
+		case c.headTimed():
 			r.c[models.HeaderTimeouts]++
 		default:
 			r.c[models.IdleTimeouts]++

@@ -212,6 +212,43 @@ func TestBackPressureResumes(t *testing.T) {
 	}
 }
 
+// TestPausedInputIsKept: a multishot receive goes on delivering what the
+// socket holds until its back-pressure cancel takes effect. A connection
+// that pipelines a burst without reading pauses at its first response;
+// the buffers that come after are kept unparsed, and served in order once
+// its output drains, every one of them exactly once.
+func TestPausedInputIsKept(t *testing.T) {
+	core := start(t, "echo", "loops=1", "write_high_water=4KiB", "idle_timeout=30s")
+	c, err := net.Dial("tcp", core.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	const n = 64
+	var burst strings.Builder
+	bodies := make([]string, n)
+	for i := range bodies {
+		bodies[i] = fmt.Sprintf("%05d", i) + strings.Repeat("k", 16<<10)
+		fmt.Fprintf(&burst, "POST /k HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s", len(bodies[i]), bodies[i])
+	}
+	go io.WriteString(c, burst.String())
+	time.Sleep(200 * time.Millisecond) // the burst is in, and the core paused
+	br := bufio.NewReader(c)
+	for i, want := range bodies {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		if got, _ := io.ReadAll(res.Body); string(got) != want {
+			t.Fatalf("response %d: %d bytes beginning %.5q, want %.5q", i, len(got), got, want)
+		}
+	}
+	if rest := br.Buffered(); rest != 0 {
+		t.Fatalf("%d bytes after the last response", rest)
+	}
+}
+
 // TestFewConnectionsDoNotWaitForABatch: a reactor waits for a batch of
 // completions only as large as the load has been supplying. Here a batch
 // of 64 may be waited for up to 200 ms, and one, then four, connections
