@@ -250,8 +250,7 @@ func (l *loop) settle(c *conn) {
 	if len(c.in) == 0 && !pending {
 		l.releaseBufs(c)
 	}
-	due := l.dueAt(c)
-	l.setDue(c, due)
+	l.setDue(c, l.dueAt(c))
 	l.rearm(c)
 }
 
