@@ -720,11 +720,12 @@ func TestTimeouts(t *testing.T) {
 // with the body, and its end comes while the core is paused. Until the
 // client reads, that head waits on the server, not on the client: the
 // header timeout must not cut the response short (nor count). (A core of
-// its own, with a short header timeout and a long idle one, so that a
-// loaded machine cannot make either case: its passes over 6 MiB would make
-// the other timeout cases' clocks late. Every flavour: epoll's native
-// handlers leave the next head in the socket while a large body is read,
-// its offloaded ones do not.)
+// its own: its passes over 6 MiB would make the other timeout cases' clocks
+// late. A short header timeout, which a wrongly timed head overruns well
+// within the pause, and a long idle one, which a loaded machine cannot
+// overrun fairly. Every flavour: epoll's native handlers leave the next
+// head in the socket while a large body is read, its offloaded ones do
+// not.)
 func TestHeadBehindBackPressure(t *testing.T) {
 	const header, idle = 300 * time.Millisecond, 5 * time.Second
 	eachCore(t, []string{"header_timeout=" + header.String(), "idle_timeout=" + idle.String()}, func(t *testing.T, s server) {
@@ -732,7 +733,8 @@ func TestHeadBehindBackPressure(t *testing.T) {
 		core := s.start()
 		c := dial(t, core.Addr())
 		body := strings.Repeat("q", 6<<20)
-		c.send(post("/big", body) + "GET /next HTTP/1.1\r\nHo") // returns once the core has read it all
+		// The core reads all of it: it pauses only once the response is made.
+		c.send(post("/big", body) + "GET /next HTTP/1.1\r\nHo")
 		time.Sleep(header + 500*time.Millisecond)
 		c.send("st: t\r\n\r\n")
 		if r := c.read("POST"); r.status != 200 || r.body != body {
@@ -788,23 +790,24 @@ func TestSlowReader(t *testing.T) {
 				t.Fatalf("response %d: %d of %d bytes: %v", i+1, len(got), len(body), err)
 			}
 		}
-		// (The core may well count an idle timeout by now: the last
-		// second of the response was in the kernel's buffers.)
+		// (The core may well count an idle timeout by now: the end of the
+		// response sat in the kernel's buffers for longer than that.)
 	})
 }
 
 // tcpWmemMax is the most a TCP socket's send buffer grows to here.
 func tcpWmemMax(t *testing.T) int {
 	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_wmem")
-	f := strings.Fields(string(b))
-	if err != nil || len(f) != 3 {
-		t.Fatalf("net.ipv4.tcp_wmem: %q, %v", b, err)
-	}
-	n, err := strconv.Atoi(f[2])
 	if err != nil {
-		t.Fatalf("net.ipv4.tcp_wmem: %v", err)
+		t.Fatal(err)
 	}
-	return n
+	if f := strings.Fields(string(b)); len(f) == 3 {
+		if n, err := strconv.Atoi(f[2]); err == nil {
+			return n
+		}
+	}
+	t.Fatalf("net.ipv4.tcp_wmem is %q, not three numbers", b)
+	return 0
 }
 
 // pacedReader reads no faster than rate bytes a second since start, on
