@@ -44,6 +44,7 @@ const (
 	ReadEAGAIN                                                       // reads that found nothing (EAGAIN)
 	WriteEAGAIN                                                      // writes that found the socket buffer full
 	PartialWrites                                                    // writes that sent less than asked
+	Pauses                                                           // back-pressure: a connection stopped reading until its output, above write_high_water, drained
 	EpollEvents                                                      // events epoll_wait returned (per call: events per wait)
 	SQEs                                                             // io_uring: SQEs submitted
 	CQEs                                                             // io_uring: CQEs reaped
@@ -86,7 +87,7 @@ var counterNames = func() (n [NumCounters]string) {
 		"idle_timeouts", "header_timeouts",
 		"sys_accept", "sys_read", "sys_write", "sys_close", "sys_shutdown", "sys_sendfile",
 		"sys_epoll_wait", "sys_epoll_ctl", "sys_io_uring_enter",
-		"read_eagain", "write_eagain", "partial_writes", "epoll_events",
+		"read_eagain", "write_eagain", "partial_writes", "backpressure_pauses", "epoll_events",
 		"sqes_submitted", "cqes_reaped", "buffer_ring_exhausted", "multishot_rearms", "sqpoll_wakeups",
 		"splices", "resumes",
 	})

@@ -299,6 +299,12 @@ func (s server) differs(name string) (difference, bool) {
 	return d, ok
 }
 
+// hasKnob reports whether the model has the named knob.
+func (s server) hasKnob(name string) bool {
+	m, err := models.Lookup(s.model)
+	return err == nil && slices.ContainsFunc(m.AllKnobs(), func(k models.Knob) bool { return k.Name == name })
+}
+
 // skipIfDiffers skips a check the model is known to answer otherwise, and
 // says why.
 func (s server) skipIfDiffers(t *testing.T, name string) {
@@ -743,8 +749,12 @@ func TestHeadBehindBackPressure(t *testing.T) {
 		if r := c.read("GET"); r.status != 200 {
 			t.Fatalf("the head that waited: %d", r.status)
 		}
-		if st := core.Stats(); st.Get(models.HeaderTimeouts)+st.Get(models.IdleTimeouts) != 0 {
+		st := core.Stats()
+		if st.Get(models.HeaderTimeouts)+st.Get(models.IdleTimeouts) != 0 {
 			t.Fatalf("timeouts counted: header %d, idle %d", st.Get(models.HeaderTimeouts), st.Get(models.IdleTimeouts))
+		}
+		if s.hasKnob("write_high_water") && st.Get(models.Pauses) == 0 {
+			t.Fatal("the core never paused: the case was not made (larger socket buffers here?)")
 		}
 	})
 }
@@ -789,6 +799,9 @@ func TestSlowReader(t *testing.T) {
 			if err != nil || string(got) != body {
 				t.Fatalf("response %d: %d of %d bytes: %v", i+1, len(got), len(body), err)
 			}
+		}
+		if s.hasKnob("write_high_water") && core.Stats().Get(models.Pauses) == 0 {
+			t.Fatal("the core never paused: the responses fit the socket buffers, and the case was not made")
 		}
 		// (The core may well count an idle timeout by now: the end of the
 		// response sat in the kernel's buffers for longer than that.)

@@ -168,11 +168,12 @@ func (l *loop) serve(c *conn, n int) {
 	if closing {
 		c.closing = true
 	}
-	if len(c.out)-c.outOff >= l.s.highWater {
+	if len(c.out)-c.outOff >= l.s.highWater && !c.paused {
 		// Back-pressure: read no more until this drains (flush). Set
 		// here, where output is made, so that a Resume's or a file's
 		// turn pauses as a read does.
 		c.paused = true
+		l.c[models.Pauses]++
 	}
 }
 

@@ -213,6 +213,7 @@ func (r *reactor) consume(c *conn, data []byte) {
 		// when no receive is armed, as after a Resume, so none is armed
 		// until then).
 		c.paused = true
+		r.c[models.Pauses]++
 		if c.recvArmed {
 			sqe := r.getSQE()
 			sqe.PrepCancel64(pack(opRecv, c.gen, c.fd), 0)

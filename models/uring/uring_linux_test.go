@@ -247,6 +247,9 @@ func TestPausedInputIsKept(t *testing.T) {
 	if rest := br.Buffered(); rest != 0 {
 		t.Fatalf("%d bytes after the last response", rest)
 	}
+	if p := core.Stats().Get(models.Pauses); p == 0 {
+		t.Fatal("the connection never paused: the case was not made")
+	}
 }
 
 // TestFewConnectionsDoNotWaitForABatch: a reactor waits for a batch of
