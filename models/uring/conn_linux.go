@@ -349,8 +349,8 @@ func (r *reactor) settle(c *conn) {
 		r.finish(c)
 		return
 	}
-	if c.paused && !c.sending && len(c.out) == 0 {
-		r.unpause(c)
+	if c.paused && !c.closing && !c.sending && len(c.out) == 0 {
+		r.unpause(c) // (a closing one stays paused until it lingers)
 	}
 	pending := c.sending || len(c.out) > 0
 	if c.peerClosed && !pending {
@@ -388,13 +388,9 @@ func (r *reactor) dueAt(c *conn) int64 {
 // unpause ends back-pressure once the output has drained, on whichever path
 // it drained (a send, a file's splice, an offloaded handler's turn): it
 // serves what arrived while the receive was being cancelled, which may
-// pause it again, and arms the receive. A closing connection answers and
-// receives nothing more (what it kept is dropped when it lingers).
+// pause it again, and arms the receive.
 func (r *reactor) unpause(c *conn) {
 	c.paused = false
-	if c.closing {
-		return
-	}
 	c.headStart = r.now // a head kept while paused is timed from now
 	if len(c.in) > 0 {
 		r.consume(c, nil)
