@@ -65,8 +65,10 @@ type Result struct {
 	// graceful server closes only between responses.
 	Truncated uint64 `json:"truncated"`
 	// Open loop: Issued = Sent + Expired + Waiting: every request the
-	// schedule issued was sent, expired unsent (older than the timeout; a
-	// timeout error), or still waiting for room when the window closed.
+	// schedule made due in the window was sent, expired unsent (older than
+	// the timeout; a timeout error), or still waiting when the window
+	// closed (for room on its connection, or for a thread that woke late
+	// to send it: the client fell behind its schedule).
 	Issued  uint64 `json:"issued"`
 	Expired uint64 `json:"expired"`
 	Waiting uint64 `json:"waiting"`

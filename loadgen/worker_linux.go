@@ -623,22 +623,39 @@ func (w *worker) flush(c *conn) bool {
 // connection (in turn), and sends what can be sent.
 func (w *worker) issue() {
 	for float64(w.now) >= w.nextDue && w.issueLeft != 0 {
-		t := int64(w.nextDue)
-		c := &w.conns[w.rr]
-		if w.rr++; w.rr == len(w.conns) {
-			w.rr = 0
-		}
-		c.push(t)
-		w.owed++
-		if t >= w.winStart {
-			w.ct.issued++
-			if w.issueLeft > 0 {
-				w.issueLeft--
-			}
-		}
-		w.nextDue += w.interval
-		w.pump(c)
+		w.pump(w.issueNext())
 	}
+}
+
+// catchUp issues, as the window closes, the requests the schedule made due
+// before its end that this thread, waking late, had not yet issued: they
+// were due, so they count as issued and, unsent, as waiting (the client
+// fell behind), rather than as never scheduled.
+func (w *worker) catchUp() {
+	end := float64(min(w.now, w.winEnd))
+	for w.nextDue < end && w.issueLeft != 0 {
+		w.issueNext()
+	}
+}
+
+// issueNext puts the next request of the schedule on its connection and
+// returns the connection.
+func (w *worker) issueNext() *conn {
+	t := int64(w.nextDue)
+	c := &w.conns[w.rr]
+	if w.rr++; w.rr == len(w.conns) {
+		w.rr = 0
+	}
+	c.push(t)
+	w.owed++
+	if t >= w.winStart {
+		w.ct.issued++
+		if w.issueLeft > 0 {
+			w.issueLeft--
+		}
+	}
+	w.nextDue += w.interval
+	return c
 }
 
 // push adds a due request, growing the ring when a backlog has filled it (a
@@ -984,6 +1001,9 @@ func (w *worker) scan() {
 // --- the end -------------------------------------------------------------------------
 
 func (w *worker) finish() {
+	if w.open && w.loading {
+		w.catchUp()
+	}
 	if w.recording {
 		u, s := threadCPU()
 		w.cpu[0], w.cpu[1] = u-w.cpu0[0], s-w.cpu0[1]
