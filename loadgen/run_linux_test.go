@@ -12,29 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"iolab/internal/childtest"
 	"iolab/models"
 	_ "iolab/models/all"
-	"iolab/models/app"
 )
 
 // startCore starts one of the project's cores with the bench app on
 // 127.0.0.1.
 func startCore(t testing.TB, model string, knobs ...string) models.Core {
 	t.Helper()
-	a, err := app.Lookup("bench")
-	if err != nil {
-		t.Fatal(err)
-	}
-	core, err := models.Start(model, a, "127.0.0.1:0", knobs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		core.Stop(ctx)
-	})
-	return core
+	return childtest.StartCore(t, model, "bench", knobs...)
 }
 
 // served waits for the core's request counter to settle (cores publish

@@ -13,28 +13,16 @@ import (
 	"time"
 
 	"iolab/experiments"
+	"iolab/internal/childtest"
 	"iolab/loadgen"
 	"iolab/models"
-	"iolab/models/app"
 )
 
 // loadTarget starts the epoll core with the bench app in-process and returns
 // the URL of its /plaintext.
 func loadTarget(t *testing.T) (string, models.Core) {
 	t.Helper()
-	a, err := app.Lookup("bench")
-	if err != nil {
-		t.Fatal(err)
-	}
-	core, err := models.Start("epoll", a, "127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		core.Stop(ctx)
-	})
+	core := childtest.StartCore(t, "epoll", "bench")
 	return "http://" + core.Addr().String() + "/plaintext", core
 }
 

@@ -19,12 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"iolab/internal/childtest"
 	"iolab/models"
 	_ "iolab/models/all"
 	"iolab/models/app"
 	"iolab/models/app/stdhttp"
 	"iolab/models/http1"
-	"iolab/models/internal/childtest"
 )
 
 // Timeouts the suite runs with, short so the timeout cases are quick.

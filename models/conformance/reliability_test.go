@@ -16,12 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"iolab/internal/childtest"
 	"iolab/models"
-	"iolab/models/internal/childtest"
 )
 
 // The tests in this file put each core in a child process of its own
-// (models/internal/childtest): they count its descriptors, lower its
+// (internal/childtest): they count its descriptors, lower its
 // descriptor limit, measure its CPU time and memory, or signal it.
 func TestMain(m *testing.M) { childtest.Main(m) }
 

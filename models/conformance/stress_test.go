@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"iolab/internal/childtest"
 	"iolab/loadgen"
 	"iolab/models"
-	"iolab/models/internal/childtest"
 )
 
 // The stress tests load each core, one at a time, in a child process, with

@@ -5,7 +5,7 @@ package epoll_test
 import (
 	"testing"
 
-	"iolab/models/internal/childtest"
+	"iolab/internal/childtest"
 )
 
 // TestServeAllocs: once warm, a loop answers pipelined requests without

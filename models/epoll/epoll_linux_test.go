@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"iolab/internal/childtest"
 	"iolab/models"
-	"iolab/models/internal/childtest"
 )
 
 func TestMain(m *testing.M) { childtest.Main(m) }

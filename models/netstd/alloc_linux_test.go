@@ -5,7 +5,7 @@ package netstd_test
 import (
 	"testing"
 
-	"iolab/models/internal/childtest"
+	"iolab/internal/childtest"
 	_ "iolab/models/netstd"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"iolab/models/internal/childtest"
+	"iolab/internal/childtest"
 )
 
 // TestServeAllocs: once warm, a reactor answers pipelined requests without

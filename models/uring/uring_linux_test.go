@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"iolab/internal/childtest"
 	"iolab/loadgen"
 	"iolab/models"
 	"iolab/models/app"
-	"iolab/models/internal/childtest"
 	"iolab/models/uring/ring"
 )
 

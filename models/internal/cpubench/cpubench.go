@@ -20,10 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"iolab/internal/childtest"
 	"iolab/loadgen"
 	"iolab/models"
 	"iolab/models/affinity"
-	"iolab/models/internal/childtest"
 )
 
 // The CPUs: the server's and the load's.

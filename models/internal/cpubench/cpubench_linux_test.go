@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"iolab/models/internal/childtest"
+	"iolab/internal/childtest"
 	"iolab/models/internal/cpubench"
 )
 
