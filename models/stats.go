@@ -41,6 +41,7 @@ const (
 	SysEpollWait                                                     //
 	SysEpollCtl                                                      //
 	SysIOUringEnter                                                  //
+	RuntimeWaits                                                     // epoll, io_uring: waits longer than raw_wait, made through the Go runtime's syscall bookkeeping (sysmon may take the loop's P meanwhile)
 	ReadEAGAIN                                                       // reads that found nothing (EAGAIN)
 	WriteEAGAIN                                                      // writes that found the socket buffer full
 	PartialWrites                                                    // writes that sent less than asked
@@ -86,7 +87,7 @@ var counterNames = func() (n [NumCounters]string) {
 		"status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx",
 		"idle_timeouts", "header_timeouts",
 		"sys_accept", "sys_read", "sys_write", "sys_close", "sys_shutdown", "sys_sendfile",
-		"sys_epoll_wait", "sys_epoll_ctl", "sys_io_uring_enter",
+		"sys_epoll_wait", "sys_epoll_ctl", "sys_io_uring_enter", "runtime_waits",
 		"read_eagain", "write_eagain", "partial_writes", "backpressure_pauses", "epoll_events",
 		"sqes_submitted", "cqes_reaped", "buffer_ring_exhausted", "multishot_rearms", "sqpoll_wakeups",
 		"splices", "resumes",

@@ -1009,6 +1009,46 @@ func TestStats(t *testing.T) {
 	})
 }
 
+// TestShortGapsWaitRaw: a loop whose client pauses between requests for
+// less than raw_wait waits for it without the Go runtime's syscall
+// bookkeeping, every time, and runtime_waits counts none of those waits.
+// (A wait that goes through the bookkeeping costs a hand-off of the loop's
+// P and keeps sysmon waking on its CPU; the raw_wait knob exists to spare
+// a loop that between requests.) A uring reactor once made each wait that
+// followed an empty pass through it, as soon as the wait was longer than
+// raw_wait, though a request would come long before that: 20 runtime
+// waits for the 20 pauses here. One loop, so that no idle loop makes the
+// waits an idle loop should; not with accept=acceptor, where the core
+// turns raw_wait off.
+func TestShortGapsWaitRaw(t *testing.T) {
+	forVariants(t, true, false, false, func(t *testing.T, v variant) {
+		if !(server{model: v.model}).hasKnob("raw_wait") {
+			t.Skipf("%s has no raw_wait knob: the Go runtime does its waiting", v.model)
+		}
+		if slices.Contains(v.knobs, "accept=acceptor") {
+			t.Skip("accept=acceptor turns raw_wait off")
+		}
+		core := childtest.StartApp(t, v.model, suiteApp, withKnobs(suiteKnobs, v.knobs, []string{"loops=1", "raw_wait=500ms"})...)
+		c := dial(t, core.Addr())
+		c.send(post("/", "warm"))
+		c.read("POST")
+		// The counters of the pass that answered a request are published
+		// before its response is sent, so these bracket the 20 waits.
+		before := core.Stats().Get(models.RuntimeWaits)
+		const gaps = 20
+		for i := range gaps {
+			time.Sleep(10 * time.Millisecond)
+			c.send(post("/", strconv.Itoa(i)))
+			c.read("POST")
+		}
+		// A pause stretched past 500 ms by a loaded machine would be one
+		// runtime wait, rightly: allow two.
+		if n := core.Stats().Get(models.RuntimeWaits) - before; n > 2 {
+			t.Fatalf("%d runtime waits for %d pauses of 10 ms, with raw_wait=500ms: the loop waited through the runtime's bookkeeping between requests", n, gaps)
+		}
+	})
+}
+
 // TestOffloadBlockingHandler: with handler=offload, a handler that blocks
 // does not stall the other connections of its loop; inline, on an event
 // loop, it does (which is why offload exists). One loop, so that nothing

@@ -36,7 +36,7 @@ func init() {
 			{Name: "maxevents", Kind: models.KnobInt, Default: "512", Min: 1, Max: 65536,
 				Doc: "events one epoll_wait may return (the batch size)"},
 			{Name: "raw_wait", Kind: models.KnobDuration, Default: "1ms", Min: 0, Max: int64(time.Second),
-				Doc: "an epoll_wait up to this long (whole ms) skips the Go runtime's syscall bookkeeping (0: none; off with accept=acceptor, handler=offload, or more loops than GOMAXPROCS)"},
+				Doc: "an epoll_wait spends up to this long (whole ms) without the Go runtime's syscall bookkeeping before it goes through it (runtime_waits counts those) (0: none; off with accept=acceptor, handler=offload, or more loops than GOMAXPROCS)"},
 			{Name: "read_buffer", Kind: models.KnobSize, Default: "16KiB", Min: 512, Max: 1 << 20,
 				Doc: "read buffer of an active connection (from the loop's pool; an idle connection holds none)"},
 			{Name: "loop_max_conns", Kind: models.KnobInt, Default: "0", Min: 0, Max: 10_000_000,

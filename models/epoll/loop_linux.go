@@ -134,8 +134,7 @@ func (l *loop) run() {
 	defer l.s.running.Done()
 	l.now = deadline.Now()
 	for {
-		n, calls, err := wait(l.epfd, l.events, l.waitTimeout(), l.s.rawWaitMs)
-		l.c[models.SysEpollWait] += uint64(calls)
+		n, err := wait(l.epfd, l.events, l.waitTimeout(), l.s.rawWaitMs, &l.c)
 		l.now = deadline.Now()
 		if err != 0 {
 			if err != unix.EINTR {

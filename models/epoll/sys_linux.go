@@ -4,6 +4,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"iolab/models"
 )
 
 // The loops make these calls on non-blocking descriptors, so none of them
@@ -49,7 +51,8 @@ func epollCtl(epfd, op, fd int, ev *unix.EpollEvent) unix.Errno {
 	return e
 }
 
-// wait returns ready events, and how many epoll_wait calls it made. It
+// wait returns ready events, counting its epoll_wait calls in c, and the
+// one that went through the runtime's bookkeeping as a RuntimeWait. It
 // polls first, without blocking and without the runtime's syscall
 // bookkeeping: under load the poll almost always finds events. When nothing
 // is ready it waits up to rawMs still without that bookkeeping, and only a
@@ -58,15 +61,15 @@ func epollCtl(epfd, op, fd int, ev *unix.EpollEvent) unix.Errno {
 // with one P, sysmon takes the P back from a syscall after 20 µs and, while
 // it keeps doing so, wakes every 20 µs on the loop's CPU. A raw wait holds
 // the P for at most rawMs; a preemption signal ends it early (EINTR).
-func wait(epfd int, events []unix.EpollEvent, msec, rawMs int) (n, calls int, err unix.Errno) {
+func wait(epfd int, events []unix.EpollEvent, msec, rawMs int, c *models.Counters) (n int, err unix.Errno) {
 	p := uintptr(unsafe.Pointer(&events[0]))
 	raw := func(ms int) (int, unix.Errno) {
-		calls++
+		c[models.SysEpollWait]++
 		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(epfd), p, uintptr(len(events)), uintptr(ms), 0, 0)
 		return int(n), e
 	}
 	if n, err = raw(0); err != 0 || n > 0 || msec == 0 {
-		return n, calls, err
+		return n, err
 	}
 	if rawMs > 0 {
 		short := rawMs
@@ -74,13 +77,14 @@ func wait(epfd int, events []unix.EpollEvent, msec, rawMs int) (n, calls int, er
 			short = min(short, msec)
 		}
 		if n, err = raw(short); err != 0 || n > 0 || msec == short {
-			return n, calls, err
+			return n, err
 		}
 		if msec > 0 {
 			msec -= short
 		}
 	}
-	calls++
+	c[models.SysEpollWait]++
+	c[models.RuntimeWaits]++
 	r, _, e := unix.Syscall6(unix.SYS_EPOLL_WAIT, uintptr(epfd), p, uintptr(len(events)), uintptr(msec), 0, 0)
-	return int(r), calls, e
+	return int(r), e
 }

@@ -80,7 +80,7 @@ func (a *acceptor) run(ready chan<- error) {
 			timeout = pause
 		}
 		_, werr := a.ring.SubmitAndWaitTimeout(1, timeout)
-		if werr != nil && !errors.Is(werr, unix.ETIME) {
+		if werr != nil && !errors.Is(werr, unix.ETIME) && !errors.Is(werr, unix.EINTR) {
 			a.s.fail(fmt.Errorf("acceptor: %w", werr))
 			break
 		}

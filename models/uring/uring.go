@@ -60,7 +60,7 @@ func init() {
 			{Name: "wait_usec", Kind: models.KnobInt, Default: "50", Min: 0, Max: 1_000_000,
 				Doc: "longest wait for a batch of completions, in µs (then what has arrived is handled)"},
 			{Name: "raw_wait", Kind: models.KnobDuration, Default: "1ms", Min: 0, Max: int64(time.Second),
-				Doc: "waits for completions up to this long skip the Go runtime's syscall bookkeeping (0: none; off with accept=acceptor, handler=offload, or more loops than GOMAXPROCS)"},
+				Doc: "a wait for completions spends up to this long without the Go runtime's syscall bookkeeping before it goes through it (runtime_waits counts those) (0: none; off with accept=acceptor, handler=offload, or more loops than GOMAXPROCS)"},
 			{Name: "taskrun", Kind: models.KnobEnum, Default: "defer", Choices: []string{"none", "coop", "defer"},
 				Doc: "completion task work: none, COOP_TASKRUN, or SINGLE_ISSUER|DEFER_TASKRUN"},
 			{Name: "sqpoll", Kind: models.KnobBool, Default: "off",

@@ -36,8 +36,10 @@ type Ring struct {
 	waitArg getEventsArg
 
 	// Counters for the owner: io_uring_enter calls, SQEs handed to the
-	// kernel (each once, when published), and SQPOLL thread wake-ups.
-	Enters, Submitted, Wakeups uint64
+	// kernel (each once, when published), SQPOLL thread wake-ups, and the
+	// enters that waited through the runtime's syscall bookkeeping (longer
+	// than RawWait).
+	Enters, Submitted, Wakeups, RuntimeWaits uint64
 
 	// RawWait is the longest wait for completions made without the Go
 	// runtime's syscall bookkeeping (0: none). See enter.
@@ -178,7 +180,8 @@ func (r *Ring) SubmitAndWait(waitNr uint32) (int, error) {
 // timeout passes, whichever comes first (timeout < 0: no limit), as
 // io_uring_submit_and_wait_timeout(3). The timeout is passed with
 // IORING_ENTER_EXT_ARG, so no timeout SQE (and CQE) is spent on it. On
-// timeout the error is unix.ETIME. It returns the number of SQEs submitted.
+// timeout the error is unix.ETIME; a wait that a signal ends early returns
+// unix.EINTR. It returns the number of SQEs submitted.
 func (r *Ring) SubmitAndWaitTimeout(waitNr uint32, timeout time.Duration) (int, error) {
 	pending := r.flushSQ()
 	var flags uint32
@@ -233,8 +236,15 @@ func (r *Ring) cqNeedsFlush() bool {
 // back from a syscall after 20 µs and, while it keeps doing so, wakes every
 // 20 µs on the same CPU; a reactor that waits briefly between every batch
 // paid for that on each wait (10% of its CPU per request, measured with
-// wrk on one CPU). A bounded raw wait holds the P for at most RawWait, and
-// a preemption signal ends it early (EINTR, retried).
+// wrk on one CPU). A bounded raw wait holds the P for at most RawWait.
+//
+// A signal ends a wait early: it returns unix.EINTR, as liburing's waits
+// do, for the caller to wait again, from Go code. Retried here, a raw wait
+// held the P for as long as signals kept coming faster than its timeout
+// (which each retry restarted), and the runtime's preemption signals do:
+// the garbage collector, stopping the world, sends them again and again to
+// the goroutine whose P it needs, and that one waited for as long as no
+// completion came (a test with several reactors in one process hung so).
 func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg *getEventsArg, short bool) (int, error) {
 	var argp, argsz uintptr
 	if arg != nil {
@@ -243,18 +253,22 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg *getEventsArg, sho
 	r.Enters++
 	var n uintptr
 	var errno unix.Errno
+	runtimeWait := minComplete > 0 && !short
+	if runtimeWait {
+		r.RuntimeWaits++
+	}
 	for {
-		if minComplete > 0 && !short {
+		if runtimeWait {
 			n, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argsz)
 		} else {
 			n, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argsz)
 		}
-		if errno != unix.EINTR {
+		if errno != unix.EINTR || minComplete > 0 {
 			break
 		}
 	}
 	if errno != 0 {
-		if errno == unix.ETIME {
+		if errno == unix.ETIME || errno == unix.EINTR {
 			return int(n), errno
 		}
 		return int(n), os.NewSyscallError("io_uring_enter", errno)

@@ -63,7 +63,7 @@ func wait(t *testing.T, r *Ring, n int) []CQE {
 	cqes := make([]*CQE, 16)
 	deadline := time.Now().Add(5 * time.Second)
 	for len(out) < n {
-		if _, err := r.SubmitAndWaitTimeout(uint32(n-len(out)), 100*time.Millisecond); err != nil && !errors.Is(err, unix.ETIME) {
+		if _, err := r.SubmitAndWaitTimeout(uint32(n-len(out)), 100*time.Millisecond); err != nil && !errors.Is(err, unix.ETIME) && !errors.Is(err, unix.EINTR) {
 			t.Fatal(err)
 		}
 		k := r.PeekBatchCQE(cqes)
@@ -154,6 +154,63 @@ func TestWaitTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d < 25*time.Millisecond || d > 2*time.Second {
 		t.Fatalf("waited %v for a 30ms timeout", d)
+	}
+}
+
+// TestWaitEndsOnSignal: a wait that a signal interrupts returns EINTR at
+// once instead of waiting again, with or without the runtime's bookkeeping,
+// so that the goroutine gets back to Go code, where the runtime can preempt
+// it. Retried, a raw wait held its P for as long as signals kept coming
+// (each retry restarting its timeout), and they keep coming: sysmon
+// signals a goroutine that seems to run for more than 10 ms, as one in a
+// raw syscall does, and a stop-the-world signals the goroutine whose P it
+// needs. SIGURG is the runtime's own preemption signal: the program ignores
+// it. The waits run on a goroutine of their own, so that one that never
+// ends fails the test instead of hanging it.
+func TestWaitEndsOnSignal(t *testing.T) {
+	r := newRing(t, 4, nil)
+	type result struct {
+		raw     time.Duration
+		err     error
+		took    time.Duration
+		runtime uint64
+	}
+	results := make(chan result)
+	go func() {
+		runtime.LockOSThread()
+		pid, tid := unix.Getpid(), unix.Gettid()
+		for _, raw := range []time.Duration{2 * time.Second, 0} {
+			r.RawWait = raw
+			before := r.RuntimeWaits
+			done := make(chan struct{})
+			go func() {
+				for {
+					select {
+					case <-done:
+						return
+					case <-time.After(20 * time.Millisecond):
+						unix.Tgkill(pid, tid, unix.SIGURG)
+					}
+				}
+			}()
+			start := time.Now()
+			_, err := r.SubmitAndWaitTimeout(1, time.Second)
+			close(done)
+			results <- result{raw, err, time.Since(start), r.RuntimeWaits - before}
+		}
+	}()
+	for range 2 {
+		select {
+		case res := <-results:
+			if !errors.Is(res.err, unix.EINTR) || res.took > 500*time.Millisecond {
+				t.Fatalf("RawWait %v: err %v after %v, want EINTR at the first signal", res.raw, res.err, res.took)
+			}
+			if want := map[bool]uint64{true: 1}[res.raw == 0]; res.runtime != want {
+				t.Fatalf("RawWait %v: %d runtime waits, want %d", res.raw, res.runtime, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a wait signalled every 20 ms has not returned in 5 s: it waits again after each signal")
+		}
 	}
 }
 
