@@ -222,14 +222,8 @@ func (r *reactor) run(ready chan<- error) {
 // (a blocking syscall), each time. Only when nothing has arrived does it wait
 // as waitFor says.
 //
-// A wait longer than raw_wait is made in two: first raw_wait without the
-// runtime's syscall bookkeeping, then the rest with it, as epoll's wait
-// does. A loaded reactor often finds nothing for one pass (its last batch
-// wait timed out empty) and then waits "until the next deadline", up to a
-// second: made in one, that wait went through the bookkeeping while the
-// next completion was microseconds away, and kept sysmon waking on the
-// reactor's CPU (about 1,000 times a second at 256 connections and depth
-// 16; 100 for epoll, whose wait was already split).
+// A wait longer than raw_wait spends raw_wait without the runtime's syscall
+// bookkeeping first (ring.RawWait says why).
 func (r *reactor) wait() error {
 	ok := func(err error) bool {
 		return err == nil || errors.Is(err, unix.ETIME) || errors.Is(err, unix.EBUSY) || errors.Is(err, unix.EINTR)
@@ -240,15 +234,6 @@ func (r *reactor) wait() error {
 	want, timeout := r.waitFor()
 	if want == 0 {
 		return nil
-	}
-	if raw := r.ring.RawWait; raw > 0 && timeout > raw {
-		if _, err := r.ring.SubmitAndWaitTimeout(want, raw); !ok(err) {
-			return err
-		}
-		if r.ring.CQReady() > 0 {
-			return nil
-		}
-		timeout -= raw
 	}
 	if _, err := r.ring.SubmitAndWaitTimeout(want, timeout); !ok(err) {
 		return err

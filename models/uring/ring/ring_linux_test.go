@@ -157,6 +157,38 @@ func TestWaitTimeout(t *testing.T) {
 	}
 }
 
+// TestLongWaitStartsRaw: a wait longer than RawWait is made in two enters,
+// RawWait raw and the rest through the runtime (one RuntimeWait), and still
+// lasts its whole timeout; one within RawWait is a single raw enter. (sysmon
+// may signal a raw wait as a goroutine that seems to run too long, which
+// ends it with EINTR: such a try is made again.)
+func TestLongWaitStartsRaw(t *testing.T) {
+	r := newRing(t, 4, nil)
+	r.RawWait = 3 * time.Millisecond
+	for _, c := range []struct {
+		timeout              time.Duration
+		enters, runtimeWaits uint64
+	}{{30 * time.Millisecond, 2, 1}, {2 * time.Millisecond, 1, 0}} {
+		for try := 0; ; try++ {
+			enters, runtimeWaits := r.Enters, r.RuntimeWaits
+			start := time.Now()
+			_, err := r.SubmitAndWaitTimeout(1, c.timeout)
+			took := time.Since(start)
+			if errors.Is(err, unix.EINTR) && try < 5 {
+				continue
+			}
+			if !errors.Is(err, unix.ETIME) || took < c.timeout*9/10 || took > c.timeout+2*time.Second {
+				t.Fatalf("timeout %v: err %v after %v, want ETIME after the whole timeout", c.timeout, err, took)
+			}
+			if r.Enters-enters != c.enters || r.RuntimeWaits-runtimeWaits != c.runtimeWaits {
+				t.Fatalf("timeout %v: %d enters, %d through the runtime; want %d and %d",
+					c.timeout, r.Enters-enters, r.RuntimeWaits-runtimeWaits, c.enters, c.runtimeWaits)
+			}
+			break
+		}
+	}
+}
+
 // TestWaitEndsOnSignal: a wait that a signal interrupts returns EINTR at
 // once instead of waiting again, with or without the runtime's bookkeeping,
 // so that the goroutine gets back to Go code, where the runtime can preempt
