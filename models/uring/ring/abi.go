@@ -159,6 +159,9 @@ const (
 	EnterSQWakeup  = 1 << 1
 	EnterSQWait    = 1 << 2
 	EnterExtArg    = 1 << 3
+	// EnterRegisteredRing: the fd argument is an index into the calling
+	// thread's registered ring descriptors (RegisterRingFd), not a descriptor.
+	EnterRegisteredRing = 1 << 4
 )
 
 // SQ ring flags, set by the kernel.
@@ -220,10 +223,41 @@ const (
 
 // io_uring_register(2) opcodes used here.
 const (
-	registerProbe      = 8
-	registerPbufRing   = 22
-	unregisterPbufRing = 23
+	registerFilesUpdate = 6
+	registerProbe       = 8
+	registerFiles2      = 13
+	registerRingFds     = 20
+	unregisterRingFds   = 21
+	registerPbufRing    = 22
+	unregisterPbufRing  = 23
 )
+
+// rsrcRegister mirrors struct io_uring_rsrc_register, for IORING_REGISTER_FILES2.
+type rsrcRegister struct {
+	Nr    uint32
+	Flags uint32
+	resv2 uint64
+	Data  uint64
+	Tags  uint64
+}
+
+// rsrcRegisterSparse (IORING_RSRC_REGISTER_SPARSE): a table of empty slots.
+const rsrcRegisterSparse = 1 << 0
+
+// filesUpdate mirrors struct io_uring_files_update, for
+// IORING_REGISTER_FILES_UPDATE.
+type filesUpdate struct {
+	Offset uint32
+	resv   uint32
+	Fds    uint64 // address of an __s32 array
+}
+
+// rsrcUpdate mirrors struct io_uring_rsrc_update, for IORING_REGISTER_RING_FDS.
+type rsrcUpdate struct {
+	Offset uint32
+	resv   uint32
+	Data   uint64
+}
 
 // mmap offsets of the rings.
 const (

@@ -31,6 +31,16 @@ type Ring struct {
 	cqMask, cqEntries          uint32
 	cqes                       []CQE
 
+	// What io_uring_enter is called with: the ring's descriptor, or after
+	// RegisterRingFd its index in the thread's table and the flag that says
+	// so (files_linux.go).
+	enterFd    int
+	enterFlags uint32
+
+	files uint32      // slots in the registered file table
+	upd   filesUpdate // RegisterFilesUpdate's argument, off the stack
+	updFd int32
+
 	// The timeout of a waiting io_uring_enter, passed by address: kept here,
 	// in the Ring's heap object, rather than on the goroutine's stack.
 	waitTs  unix.Timespec
@@ -64,7 +74,7 @@ func Setup(entries uint32, p *Params) (*Ring, error) {
 	if errno != 0 {
 		return nil, os.NewSyscallError("io_uring_setup", errno)
 	}
-	r := &Ring{fd: int(fd), flags: p.Flags, features: p.Features}
+	r := &Ring{fd: int(fd), enterFd: int(fd), flags: p.Flags, features: p.Features}
 	if err := r.mmap(p); err != nil {
 		r.Close()
 		return nil, err
@@ -111,7 +121,10 @@ func (r *Ring) mmap(p *Params) error {
 }
 
 // Close unmaps the ring and closes its descriptor, as io_uring_queue_exit(3).
+// A ring with a registered descriptor is closed from the thread that
+// registered it.
 func (r *Ring) Close() error {
+	r.unregisterRingFd()
 	for _, m := range []*[]byte{&r.sqeMem, &r.cqMem, &r.ringMem} {
 		if *m != nil {
 			unix.Munmap(*m)
@@ -278,6 +291,7 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg *getEventsArg, raw
 		argp, argsz = uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)
 	}
 	r.Enters++
+	flags |= r.enterFlags
 	var n uintptr
 	var errno unix.Errno
 	runtimeWait := minComplete > 0 && !raw
@@ -286,9 +300,9 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg *getEventsArg, raw
 	}
 	for {
 		if runtimeWait {
-			n, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argsz)
+			n, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argsz)
 		} else {
-			n, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argsz)
+			n, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argsz)
 		}
 		if errno != unix.EINTR || minComplete > 0 {
 			break

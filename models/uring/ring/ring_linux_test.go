@@ -24,6 +24,9 @@ func TestABILayout(t *testing.T) {
 		{"io_uring_probe_op", unsafe.Sizeof(probeOp{}), 8},
 		{"io_uring_probe", unsafe.Sizeof(probeHeader{}), 16},
 		{"io_uring_getevents_arg", unsafe.Sizeof(getEventsArg{}), 24},
+		{"io_uring_rsrc_register", unsafe.Sizeof(rsrcRegister{}), 32},
+		{"io_uring_files_update", unsafe.Sizeof(filesUpdate{}), 16},
+		{"io_uring_rsrc_update", unsafe.Sizeof(rsrcUpdate{}), 16},
 		{"sqe.user_data", unsafe.Offsetof(SQE{}.UserData), 32},
 		{"sqe.buf_index", unsafe.Offsetof(SQE{}.BufIndex), 40},
 		{"sqe.file_index", unsafe.Offsetof(SQE{}.FileIndex), 44},
@@ -627,5 +630,123 @@ func TestDeferTaskrun(t *testing.T) {
 	}
 	if c := wait(t, r, 1)[0]; c.UserData != 51 || c.Res != 1 {
 		t.Fatalf("%+v", c)
+	}
+}
+
+// TestFixedFiles sends through a slot of the registered file table, and
+// shows why a slot must be emptied before its socket can close: it holds a
+// reference of its own, so closing the descriptor alone leaves the peer
+// waiting.
+func TestFixedFiles(t *testing.T) {
+	r := newRing(t, 8, nil)
+	if err := r.RegisterFilesSparse(4); err != nil {
+		t.Fatal(err)
+	}
+	if r.Files() != 4 {
+		t.Fatalf("Files() = %d, want 4", r.Files())
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := fds[0], fds[1]
+	defer unix.Close(b)
+	if err := r.RegisterFilesUpdate(2, a); err != nil {
+		t.Fatal(err)
+	}
+	msg := mmap(t, 5)
+	copy(msg, "fixed")
+	send := func() CQE {
+		s := sqe(t, r)
+		s.PrepSend(2, unsafe.Pointer(&msg[0]), len(msg), unix.MSG_NOSIGNAL)
+		s.Flags |= SQEFixedFile
+		s.SetData64(7)
+		return wait(t, r, 1)[0]
+	}
+	if c := send(); c.Res != 5 {
+		t.Fatalf("send through slot 2: res %d, want 5", c.Res)
+	}
+	buf := make([]byte, 16)
+	if n, err := unix.Read(b, buf); err != nil || string(buf[:n]) != "fixed" {
+		t.Fatalf("peer read %q, %v", buf[:n], err)
+	}
+
+	unix.Close(a) // the slot still holds the socket
+	readable := func() bool {
+		p := []unix.PollFd{{Fd: int32(b), Events: unix.POLLIN}}
+		n, _ := unix.Poll(p, 50)
+		return n > 0
+	}
+	if readable() {
+		t.Fatal("the peer saw the end of the stream while the slot still held the socket")
+	}
+	if c := send(); c.Res != 5 {
+		t.Fatalf("send through the slot after close(2): res %d, want 5", c.Res)
+	}
+	unix.Read(b, buf)
+	if err := r.RegisterFilesUpdate(2, -1); err != nil {
+		t.Fatal(err)
+	}
+	if !readable() {
+		t.Fatal("emptying the slot did not close the socket")
+	}
+	if n, err := unix.Read(b, buf); n != 0 || err != nil {
+		t.Fatalf("peer read %d bytes, %v; want the end of the stream", n, err)
+	}
+	if c := send(); c.Res != -int32(unix.EBADF) {
+		t.Fatalf("send through an empty slot: res %d, want -EBADF", c.Res)
+	}
+}
+
+// TestRegisterFilesSparseLimit: the kernel refuses a table with more slots
+// than RLIMIT_NOFILE allows.
+func TestRegisterFilesSparseLimit(t *testing.T) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if lim.Cur >= 1<<20 {
+		t.Skipf("RLIMIT_NOFILE %d is above the kernel's own table limit", lim.Cur)
+	}
+	r := newRing(t, 8, nil)
+	if err := r.RegisterFilesSparse(uint32(lim.Cur) + 1); !errors.Is(err, unix.EMFILE) {
+		t.Fatalf("a table of RLIMIT_NOFILE+1 slots: %v, want EMFILE", err)
+	}
+	if r.Files() != 0 {
+		t.Fatalf("Files() = %d after a refused registration", r.Files())
+	}
+}
+
+// TestRegisteredRingFd enters the ring by its index in the thread's table of
+// registered rings, and Close gives the index back.
+func TestRegisteredRingFd(t *testing.T) {
+	runtime.LockOSThread() // the registration belongs to this thread
+	defer runtime.UnlockOSThread()
+	r := newRing(t, 8, nil)
+	if err := r.RegisterRingFd(); err != nil {
+		t.Fatal(err)
+	}
+	if r.enterFlags&EnterRegisteredRing == 0 || r.enterFd == r.fd {
+		t.Fatalf("enter fd %d, flags %#x: not registered", r.enterFd, r.enterFlags)
+	}
+	for i := 0; i < 3; i++ {
+		s := sqe(t, r)
+		s.PrepNop()
+		s.SetData64(uint64(i))
+		if c := wait(t, r, 1)[0]; c.UserData != uint64(i) || c.Res != 0 {
+			t.Fatalf("nop %d: %+v", i, c)
+		}
+	}
+	first := r.enterFd
+	r.Close()
+	if r.enterFlags != 0 {
+		t.Fatal("Close left the ring registered")
+	}
+	r2 := newRing(t, 8, nil)
+	if err := r2.RegisterRingFd(); err != nil {
+		t.Fatal(err)
+	}
+	if r2.enterFd != first {
+		t.Fatalf("the next registration got index %d, not the freed %d", r2.enterFd, first)
 	}
 }
