@@ -278,8 +278,10 @@ func (r *Runner) runCell(ctx context.Context, p Planned, l *launch) results.Cell
 	if p.Row.Model != "" {
 		c.Counters = counterDelta(begin.stats, end.stats)
 		var sys uint64
-		for k := models.SysAccept; k <= models.SysIOUringEnter; k++ {
-			sys += c.Counters[k.Name()]
+		for k := models.Counter(0); k < models.NumCounters; k++ {
+			if k.Syscall() {
+				sys += c.Counters[k.Name()]
+			}
 		}
 		if served := c.Counters[models.Requests.Name()]; served > 0 {
 			c.SyscallsPerReq = float64(sys) / float64(served)

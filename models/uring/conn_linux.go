@@ -17,6 +17,9 @@ type conn struct {
 	fd   int // -1 once closed
 	gen  uint32
 	sess models.Session
+	// fixed: the socket is also in slot fd of the ring's registered file
+	// table, and sends name it there.
+	fixed bool
 
 	// in holds the bytes of an incomplete request, copied out of the
 	// provided buffer they arrived in (which goes back to the kernel at
@@ -295,6 +298,9 @@ func (r *reactor) send(c *conn) {
 func (r *reactor) submitSend(c *conn) {
 	sqe := r.getSQE()
 	sqe.PrepSend(c.fd, unsafe.Pointer(&c.snd[c.sndOff]), len(c.snd)-c.sndOff, unix.MSG_NOSIGNAL)
+	if c.fixed {
+		sqe.Flags |= ring.SQEFixedFile // c.fd is the slot
+	}
 	sqe.SetData64(pack(opSend, c.gen, c.fd))
 	c.sending = true
 }
@@ -441,6 +447,9 @@ func (r *reactor) close(c *conn) {
 func (r *reactor) finish(c *conn) {
 	if c.fd < 0 || !c.shut || c.recvArmed || c.sending {
 		return
+	}
+	if c.fixed {
+		r.unfix(c)
 	}
 	unix.Close(c.fd)
 	r.c[models.SysClose]++

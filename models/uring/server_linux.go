@@ -66,6 +66,7 @@ type options struct {
 	highWater  int
 	rawWait    time.Duration
 	perLoop    int
+	fixedFiles bool
 }
 
 var _ models.Core = (*Server)(nil)
@@ -88,6 +89,7 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		sendBuffer: k.Int("send_buffer"),
 		highWater:  k.Int("write_high_water"),
 		perLoop:    k.Int("loop_max_conns"),
+		fixedFiles: k.Bool("fixed_files"),
 	}
 	if o.loops == 0 {
 		o.loops = affinity.Count()

@@ -24,6 +24,11 @@
 //     supply), never longer than wait_usec, so a quiet server still answers
 //     promptly.
 //
+// Each reactor's thread registers its ring's descriptor, and (fixed_files,
+// on by default) keeps every connection's socket in the ring's registered
+// file table too, in the slot of its descriptor's number: sends name that
+// slot, and the kernel looks up no descriptor for them, nor for the enters.
+//
 // The taskrun knob picks how the kernel runs completion work: none,
 // COOP_TASKRUN, or SINGLE_ISSUER with DEFER_TASKRUN (completions are posted
 // only when the reactor enters the kernel for them: the fewest interruptions,
@@ -75,6 +80,8 @@ func init() {
 				Doc: "pending output above which a connection's receive is cancelled until it drains"},
 			{Name: "loop_max_conns", Kind: models.KnobInt, Default: "0", Min: 0, Max: 10_000_000,
 				Doc: "most connections one reactor holds (0: no limit); max_conns bounds the whole server"},
+			{Name: "fixed_files", Kind: models.KnobBool, Default: "on",
+				Doc: "sends name their socket by a slot in the ring's registered file table (IORING_REGISTER_FILES), sparing the kernel a descriptor lookup per send, for two io_uring_register calls per connection"},
 			{Name: "zerocopy", Kind: models.KnobBool, Default: "off",
 				Doc: "files (app static) are spliced from the page cache to the socket through a pipe (IORING_OP_SPLICE), not copied through the output buffer"},
 		},
@@ -82,7 +89,7 @@ func init() {
 			{Name: "reuseport-defer", Knobs: []string{"accept=reuseport", "taskrun=defer", "loops=2"}, Stress: true},
 			{Name: "acceptor-defer", Knobs: []string{"accept=acceptor", "taskrun=defer", "loops=2"}},
 			{Name: "reuseport-none", Knobs: []string{"accept=reuseport", "taskrun=none", "loops=2"}},
-			{Name: "reuseport-coop", Knobs: []string{"accept=reuseport", "taskrun=coop", "loops=2"}},
+			{Name: "reuseport-coop-fds", Knobs: []string{"accept=reuseport", "taskrun=coop", "loops=2", "fixed_files=off"}},
 			{Name: "sqpoll", Knobs: []string{"sqpoll=on", "taskrun=none", "loops=2", "sq_idle_ms=10"}, Stress: true},
 			{Name: "sqpoll-acceptor", Knobs: []string{"sqpoll=on", "taskrun=none", "accept=acceptor", "loops=1"}},
 			{Name: "tiny-buffers", Knobs: []string{"buf_entries=4", "buf_size=512", "loops=1"}},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -363,4 +364,92 @@ func TestRequestsSplitAcrossBuffers(t *testing.T) {
 	if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
 		t.Fatalf("after the response that closed: %q, %v; want the end of the stream", rest, err)
 	}
+}
+
+// TestFixedFiles: with fixed_files=on (the default) each connection's socket
+// sits in its reactor's registered file table while it is open, and its slot
+// is emptied when it closes (a slot holds the socket open by itself, so a
+// slot left behind would leak it); with fixed_files=off the table is not
+// used. The kernel's own account of the table (the UserFiles section of the
+// ring's /proc fdinfo) is the witness.
+func TestFixedFiles(t *testing.T) {
+	for _, fixed := range []string{"on", "off"} {
+		t.Run(fixed, func(t *testing.T) {
+			core := start(t, "bench", "loops=1", "fixed_files="+fixed)
+			const conns = 3
+			var cs []net.Conn
+			for i := 0; i < conns; i++ {
+				c, err := net.Dial("tcp", core.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				io.WriteString(c, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")
+				res, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.ReadAll(res.Body)
+				cs = append(cs, c)
+			}
+			want := 0
+			if fixed == "on" {
+				want = conns
+			}
+			if got := registeredFiles(t); got != want {
+				t.Fatalf("%d sockets in the registered file tables with %d connections open, want %d", got, conns, want)
+			}
+			for _, c := range cs {
+				c.Close()
+			}
+			deadline := time.Now().Add(2 * time.Second)
+			for core.Stats().Get(models.Closed) < conns && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			st := core.Stats()
+			if st.Get(models.Closed) != conns {
+				t.Fatalf("%d of %d connections closed", st.Get(models.Closed), conns)
+			}
+			if got := registeredFiles(t); got != 0 {
+				t.Fatalf("%d sockets left in the registered file tables after every connection closed", got)
+			}
+			if got := st.Get(models.SysIOUringRegister); got != uint64(2*want) {
+				t.Fatalf("sys_io_uring_register %d, want %d (a slot filled and emptied per connection)", got, 2*want)
+			}
+		})
+	}
+}
+
+// registeredFiles counts the files in the registered file tables of this
+// process's rings, from each ring's fdinfo: after "UserFiles: <slots>", a
+// line per slot in use ("   11: socket:[111491]").
+func registeredFiles(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, _ := os.Readlink("/proc/self/fd/" + e.Name()); l != "anon_inode:[io_uring]" {
+			continue
+		}
+		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		if err != nil {
+			continue // closed meanwhile
+		}
+		in := false
+		for _, line := range strings.Split(string(info), "\n") {
+			switch {
+			case strings.HasPrefix(line, "UserFiles:"):
+				in = true
+			case in && strings.Contains(line, ": socket:"):
+				n++
+			case in && !strings.HasPrefix(line, " "):
+				in = false
+			}
+		}
+	}
+	return n
 }
