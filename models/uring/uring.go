@@ -60,7 +60,7 @@ func init() {
 				Doc: "buffers in each reactor's provided buffer ring"},
 			{Name: "buf_size", Kind: models.KnobSize, Default: "4KiB", Min: 64, Max: 1 << 20,
 				Doc: "bytes per provided buffer"},
-			{Name: "cqe_batch", Kind: models.KnobInt, Default: "16", Min: 1, Max: 4096,
+			{Name: "cqe_batch", Kind: models.KnobInt, Default: "64", Min: 1, Max: 4096,
 				Doc: "most completions a reactor reaps per pass; it waits for half as many as its last pass reaped (at least one)"},
 			{Name: "wait_usec", Kind: models.KnobInt, Default: "50", Min: 0, Max: 1_000_000,
 				Doc: "longest wait for a batch of completions, in µs (then what has arrived is handled)"},
