@@ -18,45 +18,44 @@ type Counter uint16
 // syscall counters by the cores that make those calls themselves (netstd's
 // epoll_wait, for one, happens inside the Go runtime and is not seen).
 const (
-	Accepted           Counter                                   = iota // connections accepted
-	Closed                                                              // connections closed
-	Rejected                                                            // connections closed at accept because max_conns was reached
-	AcceptErrors                                                        // accept failures (EMFILE, ENFILE, ...) that caused a back-off
-	Requests                                                            // requests answered (rejected ones included)
-	BytesIn                                                             // bytes read from clients
-	BytesOut                                                            // bytes written to clients
-	Status1xx                                                           // responses by status class
-	Status2xx                                                           //
-	Status3xx                                                           //
-	Status4xx                                                           //
-	Status5xx                                                           //
-	IdleTimeouts                                                        // connections closed by idle_timeout
-	HeaderTimeouts                                                      // connections closed by header_timeout
-	SysAccept                                                           // syscalls by kind
-	SysRead                                                             //
-	SysWrite                                                            //
-	SysClose                                                            //
-	SysShutdown                                                         //
-	SysSendfile                                                         //
-	SysEpollWait                                                        //
-	SysEpollCtl                                                         //
-	SysIOUringEnter                                                     //
-	SysIOUringRegister                                                  // io_uring: registered file table updates (fixed_files=on), two per connection
-	RuntimeWaits                                                        // epoll, io_uring: waits longer than raw_wait, made through the Go runtime's syscall bookkeeping (sysmon may take the loop's P meanwhile)
-	ReadEAGAIN                                                          // reads that found nothing (EAGAIN)
-	WriteEAGAIN                                                         // writes that found the socket buffer full
-	PartialWrites                                                       // writes that sent less than asked
-	Pauses                                                              // back-pressure: a connection stopped reading until its output, above write_high_water, drained
-	EpollEvents                                                         // events epoll_wait returned (per call: events per wait)
-	SQEs                                                                // io_uring: SQEs submitted
-	CQEs                                                                // io_uring: CQEs reaped
-	BufExhausted                                                        // io_uring: receives that found the buffer ring empty (-ENOBUFS)
-	Rearms                                                              // io_uring: multishot operations armed again after they ended
-	SQPollWakeups                                                       // io_uring: io_uring_enter calls made only to wake the SQPOLL thread
-	Splices                                                             // io_uring: splice SQEs (zerocopy=on: file to pipe, pipe to socket)
-	Resumes                                                             // handler=offload: connections a worker handed back to their loop
-	CQEsPerEnter                                                        // io_uring: first of the buckets of CQEs reaped per io_uring_enter
-	parseErrors        = CQEsPerEnter + Counter(len(CQEBuckets))        // first of the parse-error counters, one per http1.ErrorKind
+	Accepted        Counter                                   = iota // connections accepted
+	Closed                                                           // connections closed
+	Rejected                                                         // connections closed at accept because max_conns was reached
+	AcceptErrors                                                     // accept failures (EMFILE, ENFILE, ...) that caused a back-off
+	Requests                                                         // requests answered (rejected ones included)
+	BytesIn                                                          // bytes read from clients
+	BytesOut                                                         // bytes written to clients
+	Status1xx                                                        // responses by status class
+	Status2xx                                                        //
+	Status3xx                                                        //
+	Status4xx                                                        //
+	Status5xx                                                        //
+	IdleTimeouts                                                     // connections closed by idle_timeout
+	HeaderTimeouts                                                   // connections closed by header_timeout
+	SysAccept                                                        // syscalls by kind
+	SysRead                                                          //
+	SysWrite                                                         //
+	SysClose                                                         //
+	SysShutdown                                                      //
+	SysSendfile                                                      //
+	SysEpollWait                                                     //
+	SysEpollCtl                                                      //
+	SysIOUringEnter                                                  //
+	RuntimeWaits                                                     // epoll, io_uring: waits longer than raw_wait, made through the Go runtime's syscall bookkeeping (sysmon may take the loop's P meanwhile)
+	ReadEAGAIN                                                       // reads that found nothing (EAGAIN)
+	WriteEAGAIN                                                      // writes that found the socket buffer full
+	PartialWrites                                                    // writes that sent less than asked
+	Pauses                                                           // back-pressure: a connection stopped reading until its output, above write_high_water, drained
+	EpollEvents                                                      // events epoll_wait returned (per call: events per wait)
+	SQEs                                                             // io_uring: SQEs submitted
+	CQEs                                                             // io_uring: CQEs reaped
+	BufExhausted                                                     // io_uring: receives that found the buffer ring empty (-ENOBUFS)
+	Rearms                                                           // io_uring: multishot operations armed again after they ended
+	SQPollWakeups                                                    // io_uring: io_uring_enter calls made only to wake the SQPOLL thread
+	Splices                                                          // io_uring: splice SQEs (zerocopy=on: file to pipe, pipe to socket)
+	Resumes                                                          // handler=offload: connections a worker handed back to their loop
+	CQEsPerEnter                                                     // io_uring: first of the buckets of CQEs reaped per io_uring_enter
+	parseErrors     = CQEsPerEnter + Counter(len(CQEBuckets))        // first of the parse-error counters, one per http1.ErrorKind
 
 	// NumCounters is the number of counters.
 	NumCounters = parseErrors + Counter(http1.NumErrorKinds)
@@ -88,7 +87,7 @@ var counterNames = func() (n [NumCounters]string) {
 		"status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx",
 		"idle_timeouts", "header_timeouts",
 		"sys_accept", "sys_read", "sys_write", "sys_close", "sys_shutdown", "sys_sendfile",
-		"sys_epoll_wait", "sys_epoll_ctl", "sys_io_uring_enter", "sys_io_uring_register", "runtime_waits",
+		"sys_epoll_wait", "sys_epoll_ctl", "sys_io_uring_enter", "runtime_waits",
 		"read_eagain", "write_eagain", "partial_writes", "backpressure_pauses", "epoll_events",
 		"sqes_submitted", "cqes_reaped", "buffer_ring_exhausted", "multishot_rearms", "sqpoll_wakeups",
 		"splices", "resumes",
@@ -104,7 +103,7 @@ var counterNames = func() (n [NumCounters]string) {
 
 // Syscall reports whether c counts system calls (they add up to
 // syscalls_per_request).
-func (c Counter) Syscall() bool { return c >= SysAccept && c <= SysIOUringRegister }
+func (c Counter) Syscall() bool { return c >= SysAccept && c <= SysIOUringEnter }
 
 // Name is the counter's snake_case name, as in JSON.
 func (c Counter) Name() string { return counterNames[c] }

@@ -30,6 +30,7 @@ const (
 	opCancel             // a cancel's own completion
 	opMsg                // the acceptor's msg_ring (data: the descriptor it handed over)
 	opSplice             // zerocopy=on: a file segment's splice, file to pipe or pipe to socket
+	opFiles              // a registered file table update (a CQE only if it failed)
 )
 
 func pack(op uint8, gen uint32, fd int) uint64 {
@@ -68,6 +69,11 @@ type reactor struct {
 	accepting   bool  // a multishot accept is armed
 	acceptPause int64 // out of descriptors: arm again at this time
 	backoff     int64
+
+	// fixed_files=on: slots[fd] is what the last update of slot fd put
+	// there (fd, or -1 for empty), read by the kernel when it issues the
+	// update; mmap'd, a cell per slot of the ring's file table.
+	slots []int32
 
 	efd     int
 	wakeBuf []byte // 8 bytes the eventfd read lands in (mmap'd)
@@ -119,9 +125,15 @@ func (r *reactor) setup() error {
 	// runs on all can (5.18 on); were one to refuse, the descriptor works.
 	r.ring.RegisterRingFd()
 	if o.fixedFiles {
-		if err := r.ring.RegisterFilesSparse(fileSlots()); err != nil {
+		n := fileSlots()
+		if err := r.ring.RegisterFilesSparse(n); err != nil {
 			return fmt.Errorf("reactor %d: registered file table: %w (run with --knob fixed_files=off)", r.id, err)
 		}
+		m, err := ring.Mmap(int(n) * 4)
+		if err != nil {
+			return err
+		}
+		r.slots = unsafe.Slice((*int32)(unsafe.Pointer(&m[0])), n)
 	}
 	if r.br, err = r.ring.SetupBufRing(o.bufEntries, 0, 0); err != nil {
 		if errors.Is(err, unix.ENOMEM) {
@@ -166,6 +178,10 @@ func (r *reactor) teardown(quiet bool) {
 		ring.Munmap(b[:cap(b)])
 	}
 	r.outFree = nil
+	if r.slots != nil {
+		ring.Munmap(unsafe.Slice((*byte)(unsafe.Pointer(&r.slots[0])), 4*len(r.slots)))
+		r.slots = nil
+	}
 	for _, m := range [][]byte{r.bufs, r.wakeBuf} {
 		if m != nil {
 			ring.Munmap(m)
@@ -337,6 +353,13 @@ func (r *reactor) handle(cqe *ring.CQE) {
 		if c := r.lookup(fd, gen); c != nil {
 			r.onSplice(c, cqe)
 		}
+	case opFiles:
+		// Only a failed update completes (CQE_SKIP_SUCCESS). Filling
+		// the slot failed: send by descriptor. (Sends already submitted
+		// through the slot fail, and the connection closes.)
+		if c := r.lookup(fd, gen); c != nil && r.slots[fd] == int32(fd) {
+			c.fixed = false
+		}
 	}
 }
 
@@ -428,22 +451,38 @@ func fileSlots() uint32 {
 }
 
 // fix puts the connection's socket in slot fd of the registered file table,
-// for its sends; without a slot for it (or if the kernel refuses), it is
-// sent to by descriptor.
+// for its sends (without a slot for it, it is sent to by descriptor). The
+// update is an SQE, submitted with this pass's sends and issued before them,
+// in order; it posts a CQE only if it fails.
 func (r *reactor) fix(c *conn) {
-	if c.fd >= int(r.ring.Files()) {
+	if c.fd >= len(r.slots) {
 		return
 	}
-	r.c[models.SysIOUringRegister]++
-	c.fixed = r.ring.RegisterFilesUpdate(uint32(c.fd), c.fd) == nil
+	r.updateSlot(c, c.fd)
+	c.fixed = true
 }
 
-// unfix empties the connection's slot before its descriptor closes: the
-// slot holds a reference of its own, and the socket would stay open.
+// unfix empties the connection's slot as its descriptor closes: the slot
+// holds a reference of its own, and the socket would stay open.
+//
+// Both write the slot's cell and queue an update that reads it when the
+// kernel issues it. An update issued late (SQPOLL) reads a later value
+// than the one it was queued with, but never a wrong one: while the cell
+// says fd, descriptor fd is that connection's, open, and its sends come
+// after its fill; it says -1 from just before the close until the next
+// connection with that descriptor is taken, and what the slot ends up
+// holding is always the cell's last value.
 func (r *reactor) unfix(c *conn) {
-	r.c[models.SysIOUringRegister]++
-	r.ring.RegisterFilesUpdate(uint32(c.fd), -1)
+	r.updateSlot(c, -1)
 	c.fixed = false
+}
+
+func (r *reactor) updateSlot(c *conn, v int) {
+	r.slots[c.fd] = int32(v)
+	sqe := r.getSQE()
+	sqe.PrepFilesUpdate(r.slots[c.fd:c.fd+1], c.fd)
+	sqe.Flags |= ring.SQECQESkipSuccess
+	sqe.SetData64(pack(opFiles, c.gen, c.fd))
 }
 
 // --- the end of a pass ---------------------------------------------------------

@@ -81,7 +81,7 @@ func init() {
 			{Name: "loop_max_conns", Kind: models.KnobInt, Default: "0", Min: 0, Max: 10_000_000,
 				Doc: "most connections one reactor holds (0: no limit); max_conns bounds the whole server"},
 			{Name: "fixed_files", Kind: models.KnobBool, Default: "on",
-				Doc: "sends name their socket by a slot in the ring's registered file table (IORING_REGISTER_FILES), sparing the kernel a descriptor lookup per send, for two io_uring_register calls per connection"},
+				Doc: "sends name their socket by a slot in the ring's registered file table (IORING_REGISTER_FILES), sparing the kernel a descriptor lookup per send; the slot is filled and emptied by SQEs that ride with the sends"},
 			{Name: "zerocopy", Kind: models.KnobBool, Default: "off",
 				Doc: "files (app static) are spliced from the page cache to the socket through a pipe (IORING_OP_SPLICE), not copied through the output buffer"},
 		},

@@ -369,8 +369,8 @@ func TestRequestsSplitAcrossBuffers(t *testing.T) {
 // TestFixedFiles: with fixed_files=on (the default) each connection's socket
 // sits in its reactor's registered file table while it is open, and its slot
 // is emptied when it closes (a slot holds the socket open by itself, so a
-// slot left behind would leak it); with fixed_files=off the table is not
-// used. The kernel's own account of the table (the UserFiles section of the
+// slot left behind would leak it), and neither costs a syscall; with
+// fixed_files=off the table is not used. The kernel's own account of the table (the UserFiles section of the
 // ring's /proc fdinfo) is the witness.
 func TestFixedFiles(t *testing.T) {
 	for _, fixed := range []string{"on", "off"} {
@@ -411,11 +411,13 @@ func TestFixedFiles(t *testing.T) {
 			if st.Get(models.Closed) != conns {
 				t.Fatalf("%d of %d connections closed", st.Get(models.Closed), conns)
 			}
+			// The slot is emptied by an SQE submitted at the reactor's
+			// next enter, which the close itself is likely to precede.
+			for registeredFiles(t) != 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
 			if got := registeredFiles(t); got != 0 {
 				t.Fatalf("%d sockets left in the registered file tables after every connection closed", got)
-			}
-			if got := st.Get(models.SysIOUringRegister); got != uint64(2*want) {
-				t.Fatalf("sys_io_uring_register %d, want %d (a slot filled and emptied per connection)", got, 2*want)
 			}
 		})
 	}

@@ -69,6 +69,7 @@ const (
 	OpAccept        = 13
 	OpAsyncCancel   = 14
 	OpClose         = 19
+	OpFilesUpdate   = 20
 	OpRead          = 22
 	OpWrite         = 23
 	OpSend          = 26
@@ -223,13 +224,12 @@ const (
 
 // io_uring_register(2) opcodes used here.
 const (
-	registerFilesUpdate = 6
-	registerProbe       = 8
-	registerFiles2      = 13
-	registerRingFds     = 20
-	unregisterRingFds   = 21
-	registerPbufRing    = 22
-	unregisterPbufRing  = 23
+	registerProbe      = 8
+	registerFiles2     = 13
+	registerRingFds    = 20
+	unregisterRingFds  = 21
+	registerPbufRing   = 22
+	unregisterPbufRing = 23
 )
 
 // rsrcRegister mirrors struct io_uring_rsrc_register, for IORING_REGISTER_FILES2.
@@ -243,14 +243,6 @@ type rsrcRegister struct {
 
 // rsrcRegisterSparse (IORING_RSRC_REGISTER_SPARSE): a table of empty slots.
 const rsrcRegisterSparse = 1 << 0
-
-// filesUpdate mirrors struct io_uring_files_update, for
-// IORING_REGISTER_FILES_UPDATE.
-type filesUpdate struct {
-	Offset uint32
-	resv   uint32
-	Fds    uint64 // address of an __s32 array
-}
 
 // rsrcUpdate mirrors struct io_uring_rsrc_update, for IORING_REGISTER_RING_FDS.
 type rsrcUpdate struct {

@@ -17,9 +17,11 @@ import "unsafe"
 // (IORING_REGISTER_RING_FDS).
 
 // RegisterFilesSparse gives the ring a registered file table of nr empty
-// slots, as io_uring_register_files_sparse(3). Fill a slot with
-// RegisterFilesUpdate; the kernel refuses more slots than RLIMIT_NOFILE
-// allows (EMFILE).
+// slots, as io_uring_register_files_sparse(3). Fill a slot with an SQE
+// (PrepFilesUpdate). The slot takes its own reference to the file: a socket
+// whose descriptor is closed stays open until its slot is emptied (or filled
+// again), and requests in flight keep the file they started with. The
+// kernel refuses more slots than RLIMIT_NOFILE allows (EMFILE).
 func (r *Ring) RegisterFilesSparse(nr uint32) error {
 	reg := rsrcRegister{Nr: nr, Flags: rsrcRegisterSparse}
 	if err := r.register(registerFiles2, unsafe.Pointer(&reg), unsafe.Sizeof(reg)); err != nil {
@@ -31,19 +33,6 @@ func (r *Ring) RegisterFilesSparse(nr uint32) error {
 
 // Files is the size of the registered file table (0: none).
 func (r *Ring) Files() uint32 { return r.files }
-
-// RegisterFilesUpdate puts descriptor fd in slot off of the registered file
-// table, or empties the slot for fd -1, as io_uring_register_files_update(3)
-// with one descriptor. The slot takes its own reference to the file: a
-// socket whose descriptor is closed stays open until its slot is emptied
-// (or filled again), and requests in flight keep the file they started with.
-func (r *Ring) RegisterFilesUpdate(off uint32, fd int) error {
-	// The kernel reads the array during the call; a field of the Ring
-	// keeps it off the caller's stack and costs no allocation.
-	r.updFd = int32(fd)
-	r.upd = filesUpdate{Offset: off, Fds: uint64(uintptr(unsafe.Pointer(&r.updFd)))}
-	return r.register(registerFilesUpdate, unsafe.Pointer(&r.upd), 1)
-}
 
 // RegisterRingFd registers the ring's descriptor for the calling thread, as
 // io_uring_register_ring_fd(3), so that its io_uring_enter calls name the

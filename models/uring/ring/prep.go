@@ -96,6 +96,16 @@ func (s *SQE) PrepRead(fd int, buf []byte, offset uint64) {
 // PrepClose mirrors io_uring_prep_close(3).
 func (s *SQE) PrepClose(fd int) { s.prepRW(OpClose, fd, 0, 0, 0) }
 
+// PrepFilesUpdate mirrors io_uring_prep_files_update(3): put the
+// descriptors fds in the registered file table from slot offset on (-1
+// empties a slot), as io_uring_register_files_update(3) would, but without a
+// syscall of its own. The kernel reads fds when it issues the SQE, which
+// with SQPOLL may be after Submit returns: they must stay valid until then,
+// outside the Go heap. res is the number of slots updated.
+func (s *SQE) PrepFilesUpdate(fds []int32, offset int) {
+	s.prepRW(OpFilesUpdate, -1, uintptr(unsafe.Pointer(&fds[0])), uint32(len(fds)), uint64(offset))
+}
+
 // PrepShutdown mirrors io_uring_prep_shutdown(3); how is SHUT_RD, SHUT_WR
 // or SHUT_RDWR.
 func (s *SQE) PrepShutdown(fd int, how int) { s.prepRW(OpShutdown, fd, 0, uint32(how), 0) }

@@ -37,9 +37,7 @@ type Ring struct {
 	enterFd    int
 	enterFlags uint32
 
-	files uint32      // slots in the registered file table
-	upd   filesUpdate // RegisterFilesUpdate's argument, off the stack
-	updFd int32
+	files uint32 // slots in the registered file table
 
 	// The timeout of a waiting io_uring_enter, passed by address: kept here,
 	// in the Ring's heap object, rather than on the goroutine's stack.

@@ -25,7 +25,6 @@ func TestABILayout(t *testing.T) {
 		{"io_uring_probe", unsafe.Sizeof(probeHeader{}), 16},
 		{"io_uring_getevents_arg", unsafe.Sizeof(getEventsArg{}), 24},
 		{"io_uring_rsrc_register", unsafe.Sizeof(rsrcRegister{}), 32},
-		{"io_uring_files_update", unsafe.Sizeof(filesUpdate{}), 16},
 		{"io_uring_rsrc_update", unsafe.Sizeof(rsrcUpdate{}), 16},
 		{"sqe.user_data", unsafe.Offsetof(SQE{}.UserData), 32},
 		{"sqe.buf_index", unsafe.Offsetof(SQE{}.BufIndex), 40},
@@ -633,10 +632,10 @@ func TestDeferTaskrun(t *testing.T) {
 	}
 }
 
-// TestFixedFiles sends through a slot of the registered file table, and
-// shows why a slot must be emptied before its socket can close: it holds a
-// reference of its own, so closing the descriptor alone leaves the peer
-// waiting.
+// TestFixedFiles fills a slot of the registered file table with an SQE,
+// sends through it, and shows why a slot must be emptied before its socket
+// can close: it holds a reference of its own, so closing the descriptor
+// alone leaves the peer waiting.
 func TestFixedFiles(t *testing.T) {
 	r := newRing(t, 8, nil)
 	if err := r.RegisterFilesSparse(4); err != nil {
@@ -651,11 +650,20 @@ func TestFixedFiles(t *testing.T) {
 	}
 	a, b := fds[0], fds[1]
 	defer unix.Close(b)
-	if err := r.RegisterFilesUpdate(2, a); err != nil {
-		t.Fatal(err)
-	}
-	msg := mmap(t, 5)
+	mem := mmap(t, 16)
+	slot := unsafe.Slice((*int32)(unsafe.Pointer(&mem[0])), 1) // read by the kernel at submit
+	msg := mem[8:13]
 	copy(msg, "fixed")
+	update := func(fd int) {
+		t.Helper()
+		slot[0] = int32(fd)
+		s := sqe(t, r)
+		s.PrepFilesUpdate(slot, 2)
+		s.SetData64(9)
+		if c := wait(t, r, 1)[0]; c.Res != 1 {
+			t.Fatalf("files update of slot 2 to %d: res %d, want 1", fd, c.Res)
+		}
+	}
 	send := func() CQE {
 		s := sqe(t, r)
 		s.PrepSend(2, unsafe.Pointer(&msg[0]), len(msg), unix.MSG_NOSIGNAL)
@@ -663,6 +671,7 @@ func TestFixedFiles(t *testing.T) {
 		s.SetData64(7)
 		return wait(t, r, 1)[0]
 	}
+	update(a)
 	if c := send(); c.Res != 5 {
 		t.Fatalf("send through slot 2: res %d, want 5", c.Res)
 	}
@@ -684,9 +693,7 @@ func TestFixedFiles(t *testing.T) {
 		t.Fatalf("send through the slot after close(2): res %d, want 5", c.Res)
 	}
 	unix.Read(b, buf)
-	if err := r.RegisterFilesUpdate(2, -1); err != nil {
-		t.Fatal(err)
-	}
+	update(-1)
 	if !readable() {
 		t.Fatal("emptying the slot did not close the socket")
 	}

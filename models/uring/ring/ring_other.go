@@ -52,7 +52,6 @@ func (b *BufRing) Advance(int)                                     {}
 func (p *Probe) Supported(uint8) bool                              { return false }
 func (r *Ring) RegisterFilesSparse(uint32) error                   { return ErrUnsupported }
 func (r *Ring) Files() uint32                                      { return 0 }
-func (r *Ring) RegisterFilesUpdate(uint32, int) error              { return ErrUnsupported }
 func (r *Ring) RegisterRingFd() error                              { return ErrUnsupported }
 
 func (r *Ring) SubmitAndWaitTimeout(uint32, time.Duration) (int, error) { return 0, ErrUnsupported }
