@@ -440,8 +440,8 @@ func (r *reactor) add(fd int) {
 
 // fileSlots sizes a reactor's registered file table: a slot for every
 // descriptor the process may open (the kernel allows no more), but at most
-// 65536 (8 bytes of kernel memory a slot, per reactor); a socket with a
-// higher descriptor is sent to by descriptor.
+// 65536 (per reactor, 8 bytes of kernel memory a slot and 4 of the
+// reactor's); a socket with a higher descriptor is sent to by descriptor.
 func fileSlots() uint32 {
 	var lim unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
@@ -451,9 +451,7 @@ func fileSlots() uint32 {
 }
 
 // fix puts the connection's socket in slot fd of the registered file table,
-// for its sends (without a slot for it, it is sent to by descriptor). The
-// update is an SQE, submitted with this pass's sends and issued before them,
-// in order; it posts a CQE only if it fails.
+// for its sends; without a slot for it, it is sent to by descriptor.
 func (r *reactor) fix(c *conn) {
 	if c.fd >= len(r.slots) {
 		return
@@ -464,19 +462,22 @@ func (r *reactor) fix(c *conn) {
 
 // unfix empties the connection's slot as its descriptor closes: the slot
 // holds a reference of its own, and the socket would stay open.
-//
-// Both write the slot's cell and queue an update that reads it when the
-// kernel issues it. An update issued late (SQPOLL) reads a later value
-// than the one it was queued with, but never a wrong one: while the cell
-// says fd, descriptor fd is that connection's, open, and its sends come
-// after its fill; it says -1 from just before the close until the next
-// connection with that descriptor is taken, and what the slot ends up
-// holding is always the cell's last value.
 func (r *reactor) unfix(c *conn) {
 	r.updateSlot(c, -1)
 	c.fixed = false
 }
 
+// updateSlot writes v (a descriptor, or -1) in the cell of the connection's
+// slot and queues an SQE that puts the cell's value in the slot. It goes to
+// the kernel with this pass's other SQEs, in order, so a fill is issued
+// before the sends that use it; it posts a CQE only if it fails.
+//
+// The kernel reads the cell when it issues the update, which with SQPOLL
+// may be after a later update of the same slot has changed it. It reads a
+// later value then, never a wrong one: while the cell says fd, descriptor
+// fd is that connection's and open; the cell says -1 from just before the
+// close until the next connection with that descriptor is taken; and what
+// the slot ends up holding is the cell's last value.
 func (r *reactor) updateSlot(c *conn, v int) {
 	r.slots[c.fd] = int32(v)
 	sqe := r.getSQE()
