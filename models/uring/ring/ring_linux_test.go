@@ -756,4 +756,5 @@ func TestRegisteredRingFd(t *testing.T) {
 	if r2.enterFd != first {
 		t.Fatalf("the next registration got index %d, not the freed %d", r2.enterFd, first)
 	}
+	r2.Close() // here, on the thread that registered it (cleanups run after the unlock)
 }
