@@ -21,15 +21,18 @@
 //
 // Everything the kernel reads or writes on its own time lives in memory
 // mapped with mmap, never on the Go heap or a goroutine stack: the rings,
-// the provided buffer rings and their buffers (the garbage collector cannot
-// see a pointer stored in an SQE, and stacks move). The SQE array, CQEs and
+// the provided buffer rings and their buffers, and the descriptors a files
+// update reads (PrepFilesUpdate). The garbage collector cannot see a
+// pointer stored in an SQE, and stacks move. The SQE array, CQEs and
 // buffer-ring entries are Go values laid over that memory with unsafe.Slice.
 //
 // # Ownership
 //
 // A Ring is used by one goroutine. With IORING_SETUP_SINGLE_ISSUER that
 // goroutine must also stay on one OS thread (runtime.LockOSThread before
-// Setup), because the kernel checks the submitting task.
+// Setup), because the kernel checks the submitting task. So must a ring
+// whose descriptor is registered (RegisterRingFd): the registration is the
+// thread's.
 //
 // Linux only; elsewhere Setup returns ErrUnsupported.
 package ring
