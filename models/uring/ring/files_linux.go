@@ -7,9 +7,9 @@ import "unsafe"
 //
 // An SQE names its file by descriptor, and the kernel looks it up in the
 // process's descriptor table when it issues the request: fget, an atomic
-// increment of the file's reference count (the table is shared by every
-// thread of a Go program, so the cheap single-threaded path never applies),
-// and fput, the decrement, when the request completes. A registered file
+// increment of the file's reference count, and fput, the decrement, when
+// the request completes (read(2) in a single-threaded process skips both,
+// which no Go program is; a request never does). A registered file
 // table is the ring's own: a request with IOSQE_FIXED_FILE names a slot in
 // it, and the ring's reference, taken once when the slot was filled,
 // serves every request. io_uring_enter(2) itself looks up the ring's
