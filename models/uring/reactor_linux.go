@@ -354,10 +354,11 @@ func (r *reactor) handle(cqe *ring.CQE) {
 			r.onSplice(c, cqe)
 		}
 	case opFiles:
-		// Only a failed update completes (CQE_SKIP_SUCCESS). Filling
-		// the slot failed: send by descriptor. (Sends already submitted
-		// through the slot fail, and the connection closes.)
-		if c := r.lookup(fd, gen); c != nil && r.slots[fd] == int32(fd) {
+		// Only a failed update completes (CQE_SKIP_SUCCESS). For a live
+		// connection it is the fill (the emptying is queued as it
+		// closes): send by descriptor. (Sends already submitted through
+		// the slot fail, and the connection closes.)
+		if c := r.lookup(fd, gen); c != nil {
 			c.fixed = false
 		}
 	}
