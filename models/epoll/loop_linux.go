@@ -138,7 +138,7 @@ func (l *loop) run() {
 		l.now = deadline.Now()
 		if err != 0 {
 			if err != unix.EINTR {
-				l.s.fail(os.NewSyscallError("epoll_wait", err))
+				l.s.end.Fail(os.NewSyscallError("epoll_wait", err))
 				l.closeAll()
 				break
 			}
@@ -153,10 +153,10 @@ func (l *loop) run() {
 		}
 		l.runReady()
 		l.expire()
-		if l.s.stopping.Load() && !l.draining {
+		if l.s.end.Stopping.Load() && !l.draining {
 			l.drain()
 		}
-		if l.s.force.Load() {
+		if l.s.end.Force.Load() {
 			l.closeAll()
 		}
 		l.s.meter.Publish(l.id, &l.c)

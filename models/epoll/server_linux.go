@@ -13,6 +13,7 @@ import (
 
 	"iolab/models"
 	"iolab/models/affinity"
+	"iolab/models/internal/shutdown"
 	"iolab/models/internal/sock"
 )
 
@@ -34,21 +35,8 @@ type Server struct {
 	perLoop    int          // connections a loop may hold (0: no limit)
 	open       atomic.Int64 // connections open in all loops, for max_conns
 
-	lnfds    []int // an SO_REUSEPORT group, stopped at once by a graceful stop (sock.StopListening)
-	stopping atomic.Bool
-	force    atomic.Bool
-	stopOnce sync.Once
-	running  sync.WaitGroup // one per thread (loops and acceptor)
-
-	// The eventfds are closed only after every thread has exited, under
-	// fdMu, so that a wake-up can never write to a closed descriptor whose
-	// number the kernel has handed to a new socket.
-	fdMu      sync.Mutex
-	fdsClosed bool
-
-	done  chan struct{} // closed once every thread has exited and the fds are closed
-	errMu sync.Mutex
-	err   error
+	end     shutdown.State
+	running sync.WaitGroup // one per thread (loops and acceptor)
 }
 
 var _ models.Core = (*Server)(nil)
@@ -64,7 +52,6 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 		maxEvents:  k.Int("maxevents"),
 		readSize:   k.Int("read_buffer"),
 		highWater:  k.Int("write_high_water"),
-		done:       make(chan struct{}),
 	}
 	s.cfg.ZeroCopy = k.Bool("zerocopy")
 	n := k.Int("loops")
@@ -89,9 +76,13 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A graceful stop stops a reuseport group at once; the acceptor closes
+	// its one listener itself, before the loops drain.
+	var stopListening func()
 	if reuseport {
-		s.lnfds = lnfds // (the acceptor closes its one listener before the loops drain)
+		stopListening = func() { sock.StopListening(lnfds) }
 	}
+	s.end.Init(stopListening, s.wakeAll)
 	fail := func(err error) (models.Core, error) {
 		for _, fd := range lnfds {
 			unix.Close(fd)
@@ -129,69 +120,26 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 	}
 	go func() {
 		s.running.Wait()
-		s.fdMu.Lock()
-		for _, l := range s.loops {
-			l.resumes.Close() // no worker wakes a loop whose eventfd is closed
-			l.closeFDs()
-		}
-		if s.acceptor != nil {
-			s.acceptor.closeFDs()
-		}
-		s.fdsClosed = true
-		s.fdMu.Unlock()
-		close(s.done)
+		s.end.End(func() {
+			for _, l := range s.loops {
+				l.resumes.Close() // no worker wakes a loop whose eventfd is closed
+				l.closeFDs()
+			}
+			if s.acceptor != nil {
+				s.acceptor.closeFDs()
+			}
+		})
 	}()
 	return s, nil
 }
 
 func (s *Server) Addr() net.Addr        { return s.addr }
 func (s *Server) Stats() models.Stats   { return s.meter.Stats() }
-func (s *Server) Done() <-chan struct{} { return s.done }
+func (s *Server) Done() <-chan struct{} { return s.end.Done() }
+func (s *Server) Err() error            { return s.end.Err() }
 
-func (s *Server) Err() error {
-	select {
-	case <-s.done:
-		s.errMu.Lock()
-		defer s.errMu.Unlock()
-		return s.err
-	default:
-		return nil
-	}
-}
-
-// fail records a thread's fatal error (the first one) and stops the others
-// at once.
-func (s *Server) fail(err error) {
-	s.errMu.Lock()
-	if s.err == nil {
-		s.err = err
-	}
-	s.errMu.Unlock()
-	s.force.Store(true)
-	s.beginStop()
-	s.wakeAll()
-}
-
-func (s *Server) beginStop() {
-	s.stopOnce.Do(func() {
-		// A failure stops by force, and its listeners may be closed
-		// already; otherwise they are all open, since the loops close
-		// theirs only once stopping is set.
-		if !s.force.Load() {
-			sock.StopListening(s.lnfds)
-		}
-		s.stopping.Store(true)
-		s.wakeAll()
-	})
-}
-
-// wakeAll wakes every thread, unless they are all gone.
+// wakeAll wakes every thread (through s.end.Wake, which says when it may).
 func (s *Server) wakeAll() {
-	s.fdMu.Lock()
-	defer s.fdMu.Unlock()
-	if s.fdsClosed {
-		return
-	}
 	for _, l := range s.loops {
 		l.wake()
 	}
@@ -205,19 +153,7 @@ func (s *Server) wakeAll() {
 // descriptor on waking, so none is closed under a thread using it), then
 // each loop closes its idle connections, lets the others finish the output
 // they owe, and exits when it has none left.
-func (s *Server) Stop(ctx context.Context) error {
-	s.beginStop()
-	var err error
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		err = ctx.Err()
-		s.force.Store(true)
-		s.wakeAll()
-		<-s.done
-	}
-	return err
-}
+func (s *Server) Stop(ctx context.Context) error { return s.end.Stop(ctx) }
 
 // eventfd makes the descriptor that wakes a loop.
 func eventfd() (int, error) {
@@ -296,7 +232,7 @@ func (a *acceptor) run() {
 	shard := len(a.s.loops)
 	events := make([]unix.EpollEvent, 2)
 	backoff := 0
-	for !a.s.stopping.Load() {
+	for !a.s.end.Stopping.Load() {
 		timeout := -1
 		if backoff > 0 {
 			timeout = backoff
@@ -304,11 +240,11 @@ func (a *acceptor) run() {
 		n, err := unix.EpollWait(a.epfd, events, timeout)
 		a.c[models.SysEpollWait]++
 		if err != nil && err != unix.EINTR {
-			a.s.fail(os.NewSyscallError("epoll_wait", err))
+			a.s.end.Fail(os.NewSyscallError("epoll_wait", err))
 			break
 		}
 		a.c[models.EpollEvents] += uint64(max(n, 0))
-		if a.s.stopping.Load() {
+		if a.s.end.Stopping.Load() {
 			break
 		}
 		// Accept after any wake: a listener event, the end of a back-off,
@@ -344,7 +280,7 @@ func (a *acceptor) acceptAll() (outOfResources bool) {
 				a.c[models.AcceptErrors]++
 				outOfResources = true
 			} else if err != unix.EAGAIN {
-				a.s.fail(os.NewSyscallError("accept4", err))
+				a.s.end.Fail(os.NewSyscallError("accept4", err))
 			}
 			break
 		}

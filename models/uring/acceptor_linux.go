@@ -62,7 +62,7 @@ func (a *acceptor) run(ready chan<- error) {
 	// pause grows with each failure in a row (backoff) and the growth
 	// restarts only when an accept succeeds.
 	var backoff, pause time.Duration
-	for !a.s.stopping.Load() {
+	for !a.s.end.Stopping.Load() {
 		if !waking {
 			sqe := a.getSQE()
 			sqe.PrepRead(a.efd, a.wakeBuf[:8], ^uint64(0))
@@ -81,7 +81,7 @@ func (a *acceptor) run(ready chan<- error) {
 		}
 		_, werr := a.ring.SubmitAndWaitTimeout(1, timeout)
 		if werr != nil && !errors.Is(werr, unix.ETIME) && !errors.Is(werr, unix.EINTR) {
-			a.s.fail(fmt.Errorf("acceptor: %w", werr))
+			a.s.end.Fail(fmt.Errorf("acceptor: %w", werr))
 			break
 		}
 		if pause > 0 && (errors.Is(werr, unix.ETIME) || !a.paused.Load()) {

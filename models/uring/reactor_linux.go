@@ -206,7 +206,7 @@ func (r *reactor) run(ready chan<- error) {
 	for {
 		enters := r.ring.Enters
 		if err := r.wait(); err != nil {
-			r.s.fail(fmt.Errorf("reactor %d: %w", r.id, err))
+			r.s.end.Fail(fmt.Errorf("reactor %d: %w", r.id, err))
 			r.closeAll()
 			break
 		}
@@ -223,10 +223,10 @@ func (r *reactor) run(ready chan<- error) {
 		r.reaped = n
 		r.endPass()
 		r.expire()
-		if r.s.stopping.Load() && !r.draining {
+		if r.s.end.Stopping.Load() && !r.draining {
 			r.drain()
 		}
-		if r.s.force.Load() {
+		if r.s.end.Force.Load() {
 			r.closeAll()
 		}
 		r.publish()
@@ -345,7 +345,7 @@ func (r *reactor) handle(cqe *ring.CQE) {
 		r.waking = false
 		// Stopping, connections with a handler running still need their
 		// Resumes; quiesce cancels the read at the very end.
-		if !r.s.stopping.Load() || r.open > 0 {
+		if !r.s.end.Stopping.Load() || r.open > 0 {
 			r.armWake()
 		}
 		r.takeResumes()

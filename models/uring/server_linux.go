@@ -11,6 +11,7 @@ import (
 
 	"iolab/models"
 	"iolab/models/affinity"
+	"iolab/models/internal/shutdown"
 	"iolab/models/internal/sock"
 	"iolab/models/uring/ring"
 )
@@ -36,20 +37,8 @@ type Server struct {
 	opts     options
 	open     atomic.Int64 // connections open in all reactors, for max_conns
 
-	lnfds    []int // an SO_REUSEPORT group, stopped at once by a graceful stop (sock.StopListening)
-	stopping atomic.Bool
-	force    atomic.Bool
-	stopOnce sync.Once
-	running  sync.WaitGroup
-
-	// Eventfds close only after every thread has exited, under fdMu, so a
-	// wake-up never writes to a descriptor number the kernel has reused.
-	fdMu      sync.Mutex
-	fdsClosed bool
-
-	done  chan struct{}
-	errMu sync.Mutex
-	err   error
+	end     shutdown.State
+	running sync.WaitGroup // one per thread (reactors and acceptor)
 }
 
 // options are the knobs, read once.
@@ -109,7 +98,7 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 			o.flags |= ring.SetupSQAff
 		}
 	}
-	s := &Server{cfg: cfg, opts: o, done: make(chan struct{}), meter: models.NewMeter(o.loops + 1)}
+	s := &Server{cfg: cfg, opts: o, meter: models.NewMeter(o.loops + 1)}
 	s.cfg.ZeroCopy = k.Bool("zerocopy")
 
 	reuseport := k.Choice("accept") == "reuseport"
@@ -125,9 +114,13 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A graceful stop stops a reuseport group at once; the acceptor closes
+	// its one listener itself, before the reactors drain.
+	var stopListening func()
 	if reuseport {
-		s.lnfds = lnfds // (the acceptor closes its one listener before the loops drain)
+		stopListening = func() { sock.StopListening(lnfds) }
 	}
+	s.end.Init(stopListening, s.wakeAll)
 
 	// Each ring is made on the thread that will use it (SINGLE_ISSUER
 	// checks), so the reactors set up in their own goroutines and report.
@@ -156,9 +149,9 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 	}
 	go s.closeWhenDone()
 	if setupErr != nil {
-		s.force.Store(true)
-		s.beginStop()
-		<-s.done
+		s.end.Force.Store(true)
+		s.end.Begin()
+		<-s.end.Done()
 		if !reuseport && s.acceptor == nil {
 			unix.Close(lnfds[0])
 		}
@@ -171,67 +164,26 @@ func Start(addr string, cfg models.Config) (models.Core, error) {
 // the core done.
 func (s *Server) closeWhenDone() {
 	s.running.Wait()
-	s.fdMu.Lock()
-	for _, r := range s.reactors {
-		r.resumes.Close() // no worker wakes a reactor whose eventfd is closed
-		if r.efd >= 0 {
-			unix.Close(r.efd)
+	s.end.End(func() {
+		for _, r := range s.reactors {
+			r.resumes.Close() // no worker wakes a reactor whose eventfd is closed
+			if r.efd >= 0 {
+				unix.Close(r.efd)
+			}
 		}
-	}
-	if a := s.acceptor; a != nil && a.efd >= 0 {
-		unix.Close(a.efd)
-	}
-	s.fdsClosed = true
-	s.fdMu.Unlock()
-	close(s.done)
+		if a := s.acceptor; a != nil && a.efd >= 0 {
+			unix.Close(a.efd)
+		}
+	})
 }
 
 func (s *Server) Addr() net.Addr        { return s.addr }
 func (s *Server) Stats() models.Stats   { return s.meter.Stats() }
-func (s *Server) Done() <-chan struct{} { return s.done }
+func (s *Server) Done() <-chan struct{} { return s.end.Done() }
+func (s *Server) Err() error            { return s.end.Err() }
 
-func (s *Server) Err() error {
-	select {
-	case <-s.done:
-		s.errMu.Lock()
-		defer s.errMu.Unlock()
-		return s.err
-	default:
-		return nil
-	}
-}
-
-// fail records a thread's fatal error (the first one) and stops the others.
-func (s *Server) fail(err error) {
-	s.errMu.Lock()
-	if s.err == nil {
-		s.err = err
-	}
-	s.errMu.Unlock()
-	s.force.Store(true)
-	s.beginStop()
-	s.wakeAll()
-}
-
-func (s *Server) beginStop() {
-	s.stopOnce.Do(func() {
-		// A failure stops by force, and its listeners may be closed
-		// already; otherwise they are all open, since the loops close
-		// theirs only once stopping is set.
-		if !s.force.Load() {
-			sock.StopListening(s.lnfds)
-		}
-		s.stopping.Store(true)
-		s.wakeAll()
-	})
-}
-
+// wakeAll wakes every thread (through s.end.Wake, which says when it may).
 func (s *Server) wakeAll() {
-	s.fdMu.Lock()
-	defer s.fdMu.Unlock()
-	if s.fdsClosed {
-		return
-	}
 	for _, r := range s.reactors {
 		if r.efd >= 0 {
 			signal(r.efd)
@@ -247,19 +199,7 @@ func (s *Server) wakeAll() {
 // then each reactor cancels its accept and closes its own descriptor; in
 // acceptor mode the acceptor closes the one listener before reactors
 // drain), then every connection closes once it has sent what it owes.
-func (s *Server) Stop(ctx context.Context) error {
-	s.beginStop()
-	var err error
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		err = ctx.Err()
-		s.force.Store(true)
-		s.wakeAll()
-		<-s.done
-	}
-	return err
-}
+func (s *Server) Stop(ctx context.Context) error { return s.end.Stop(ctx) }
 
 var one = [8]byte{1}
 
