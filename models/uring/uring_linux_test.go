@@ -369,8 +369,8 @@ func TestRequestsSplitAcrossBuffers(t *testing.T) {
 // TestFixedFiles: with fixed_files=on (the default) each connection's socket
 // sits in its reactor's registered file table while it is open, and its slot
 // is emptied when it closes (a slot holds the socket open by itself, so a
-// slot left behind would leak it), and neither costs a syscall; with
-// fixed_files=off the table is not used. The kernel's own account of the table (the UserFiles section of the
+// slot left behind would leak it); with fixed_files=off the table is not
+// used. The kernel's own account of the table (the UserFiles section of the
 // ring's /proc fdinfo) is the witness.
 func TestFixedFiles(t *testing.T) {
 	for _, fixed := range []string{"on", "off"} {
